@@ -1,0 +1,152 @@
+"""Compute budgets: the one place where a step count, data size or sample count is chosen.
+
+Three profiles share one switch, the ``GANBOOK_PROFILE`` environment variable:
+
+* ``smoke`` -- seconds per notebook; what the tests run.
+* ``cpu``   -- the book build on a laptop (minutes per chapter).
+* ``gpu``   -- full training, e.g. on Colab.
+
+When the variable is unset, ``gpu`` is chosen if TensorFlow sees a GPU, else ``cpu``.
+Chapters call :func:`get_profile` once, print it, and read every budget from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+ENV_VAR = "GANBOOK_PROFILE"
+PROFILE_NAMES = ("smoke", "cpu", "gpu")
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """Every budget a chapter may need. Add a field here, never a constant in a chapter."""
+
+    name: str
+    # Data: how many images each chapter may use, and the batch size of GAN/VAE steps.
+    train_size: int
+    val_size: int
+    batch_size: int
+    # Preprocessing chapter: batches timed when measuring pipeline throughput.
+    pipeline_benchmark_batches: int
+    # Toy 2-D GAN on a mixture of Gaussians.
+    toy_gan_steps: int
+    # DCGAN at 28x28x1 (MNIST) and the seed's 64x64x3 model (shapes / faces).
+    dcgan_steps: int
+    dcgan64_steps: int
+    dcgan64_train_size: int
+    # Variational autoencoders.
+    vae_steps: int
+    vae_latent_map_steps: int
+    # Domain classifier that supplies features for FID/IS on MNIST.
+    classifier_steps: int
+    # Evaluation: samples drawn for FID/IS/KID/PR, and subsets for KID.
+    fid_samples: int
+    kid_subsets: int
+    # Mathematics chapter: Monte-Carlo samples and optimisation steps of numerical checks.
+    monte_carlo_samples: int
+    math_check_steps: int
+    # Text-to-image chapter.
+    text_encoder_steps: int
+    conditional_gan_steps: int
+
+    def __str__(self) -> str:
+        fields = ", ".join(
+            f"{f.name}={getattr(self, f.name)}" for f in dataclasses.fields(self) if f.name != "name"
+        )
+        return f"profile '{self.name}': {fields}"
+
+
+_PROFILES = {
+    "smoke": Profile(
+        name="smoke",
+        train_size=512,
+        val_size=256,
+        batch_size=32,
+        pipeline_benchmark_batches=8,
+        toy_gan_steps=200,
+        dcgan_steps=20,
+        dcgan64_steps=4,
+        dcgan64_train_size=128,
+        vae_steps=20,
+        vae_latent_map_steps=20,
+        classifier_steps=30,
+        fid_samples=256,
+        kid_subsets=10,
+        monte_carlo_samples=20_000,
+        math_check_steps=300,
+        text_encoder_steps=20,
+        conditional_gan_steps=20,
+    ),
+    "cpu": Profile(
+        name="cpu",
+        train_size=5_000,
+        val_size=1_000,
+        batch_size=64,
+        pipeline_benchmark_batches=50,
+        toy_gan_steps=3_000,
+        dcgan_steps=3_000,
+        dcgan64_steps=600,
+        dcgan64_train_size=4_000,
+        vae_steps=3_000,
+        vae_latent_map_steps=2_000,
+        classifier_steps=1_500,
+        fid_samples=2_000,
+        kid_subsets=50,
+        monte_carlo_samples=400_000,
+        math_check_steps=2_000,
+        text_encoder_steps=1_500,
+        conditional_gan_steps=3_000,
+    ),
+    "gpu": Profile(
+        name="gpu",
+        train_size=60_000,
+        val_size=10_000,
+        batch_size=128,
+        pipeline_benchmark_batches=200,
+        toy_gan_steps=10_000,
+        dcgan_steps=20_000,
+        dcgan64_steps=20_000,
+        dcgan64_train_size=50_000,
+        vae_steps=20_000,
+        vae_latent_map_steps=10_000,
+        classifier_steps=5_000,
+        fid_samples=10_000,
+        kid_subsets=100,
+        monte_carlo_samples=2_000_000,
+        math_check_steps=5_000,
+        text_encoder_steps=10_000,
+        conditional_gan_steps=20_000,
+    ),
+}
+
+
+def gpu_available() -> bool:
+    """True when TensorFlow sees at least one GPU (imports TensorFlow lazily)."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def default_profile_name() -> str:
+    """``gpu`` if a GPU is visible, else ``cpu``."""
+    return "gpu" if gpu_available() else "cpu"
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the named profile, else the one ``GANBOOK_PROFILE`` names, else the default.
+
+    Raises:
+        ValueError: if the name is not one of ``smoke``, ``cpu``, ``gpu``.
+    """
+    chosen = name if name is not None else os.environ.get(ENV_VAR, "").strip()
+    if not chosen:
+        chosen = default_profile_name()
+    chosen = chosen.lower()
+    if chosen not in _PROFILES:
+        raise ValueError(
+            f"Unknown profile {chosen!r} (from {'the argument' if name else ENV_VAR}). "
+            f"Choose one of {', '.join(PROFILE_NAMES)}, e.g. `export {ENV_VAR}=smoke`."
+        )
+    return _PROFILES[chosen]
