@@ -53,7 +53,9 @@ class Profile:
 
     def __str__(self) -> str:
         fields = ", ".join(
-            f"{f.name}={getattr(self, f.name)}" for f in dataclasses.fields(self) if f.name != "name"
+            f"{f.name}={getattr(self, f.name)}"
+            for f in dataclasses.fields(self)
+            if f.name != "name"
         )
         return f"profile '{self.name}': {fields}"
 

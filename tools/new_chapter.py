@@ -38,11 +38,9 @@ def setup_code() -> str:
         "import subprocess\n"
         "import sys\n"
         "\n"
+        f'PACKAGE = "ganbook_utils @ git+{url}"\n'
         'if "google.colab" in sys.modules and importlib.util.find_spec("ganbook_utils") is None:\n'
-        "    subprocess.run(\n"
-        f'        [sys.executable, "-m", "pip", "install", "--quiet", "ganbook_utils @ git+{url}"],\n'
-        "        check=True,\n"
-        "    )"
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", PACKAGE], check=True)'
     )
 
 

@@ -1,0 +1,88 @@
+"""Figures: image grids, loss curves, GIFs, latent-space plots.
+
+The only module (with ``widgets``) that imports matplotlib at import time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _to_unit_range(images: np.ndarray) -> np.ndarray:
+    """Map images in [-1, 1] (float) or [0, 255] (uint8) to floats in [0, 1] for display."""
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / 255.0
+    low, high = float(np.min(images)), float(np.max(images))
+    if low < -1.0 - 1e-3 or high > 1.0 + 1e-3:
+        raise ValueError(
+            f"Float images must lie in [-1, 1] (or [0, 1]); got values in [{low:.3g}, {high:.3g}]. "
+            "Normalize them first, or pass uint8 images in [0, 255]."
+        )
+    return (images + 1.0) / 2.0 if low < 0.0 else images.astype(np.float32)
+
+
+def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 1) -> np.ndarray:
+    """Tile ``images`` of shape (N, H, W, C) into one (rows*H, columns*W, C) array in [0, 1].
+
+    Accepts uint8 in [0, 255] or floats in [-1, 1] / [0, 1]; empty cells stay white.
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[0] == 0:
+        raise ValueError(
+            f"Expected a non-empty batch of images shaped (N, H, W, C); got shape {images.shape}."
+        )
+    images = _to_unit_range(images)
+    count, height, width, channels = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    grid = np.ones(
+        (rows * (height + padding) + padding, columns * (width + padding) + padding, channels),
+        dtype=np.float32,
+    )
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        top, left = padding + row * (height + padding), padding + column * (width + padding)
+        grid[top : top + height, left : left + width] = image
+    return grid
+
+
+def show_images(
+    images: np.ndarray,
+    title: str,
+    columns: int | None = None,
+    labels: list[str] | None = None,
+    size: float = 6.0,
+):
+    """Show a batch of images as one grid with a title; returns the matplotlib figure.
+
+    With ``labels``, each image is drawn in its own axis with its label as a caption.
+    """
+    images = np.asarray(images)
+    if labels is None:
+        grid = image_grid(images, columns)
+        figure, axis = plt.subplots(figsize=(size, size * grid.shape[0] / grid.shape[1]))
+        axis.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1)
+        axis.set_axis_off()
+    else:
+        if len(labels) != len(images):
+            raise ValueError(f"Got {len(labels)} labels for {len(images)} images; give one each.")
+        unit = _to_unit_range(images if images.ndim == 4 else images[..., None])
+        columns = columns or math.ceil(math.sqrt(len(unit)))
+        rows = math.ceil(len(unit) / columns)
+        figure, axes = plt.subplots(rows, columns, figsize=(size, size * rows / columns))
+        for axis in np.ravel(axes):
+            axis.set_axis_off()
+        for axis, image, label in zip(np.ravel(axes), unit, labels, strict=False):
+            axis.imshow(
+                image.squeeze(-1) if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=1
+            )
+            axis.set_title(label, fontsize=8)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
