@@ -142,6 +142,15 @@ def test_gan_value_at_optimal_discriminator_is_minus_log4_plus_twice_js():
     assert dv.gan_value(p_data, p_model, np.clip(best + 0.05, 0, 1), GRID) < value
 
 
+def test_kl_on_grid_matches_closed_form_and_is_infinite_off_support():
+    p, q = normal_pdf(GRID, 0.5, 0.8), normal_pdf(GRID, -1.0, 1.7)
+    expected = dv.kl_between_gaussians(0.5, 0.8**2, -1.0, 1.7**2)
+    assert dv.kl_divergence_on_grid(p, q, GRID) == pytest.approx(expected, rel=1e-5)
+    uniform = ((GRID > 0) & (GRID < 1)).astype(float)
+    assert dv.kl_divergence_on_grid(p, uniform, GRID) == float("inf")
+    assert np.isfinite(dv.kl_divergence_on_grid(uniform, p, GRID))
+
+
 def test_grid_validation():
     with pytest.raises(ValueError, match="strictly increasing"):
         dv.jensen_shannon_divergence(np.ones(3), np.ones(3), [0.0, 2.0, 1.0])
@@ -171,7 +180,25 @@ def test_wasserstein_1d_of_a_shift_is_the_shift():
     assert dv.wasserstein_1d(a, a) == 0.0
 
 
+def test_wasserstein_1d_hand_computed_unequal_sizes():
+    # Quantile functions: a is 0 on (0, 1/2], 1 on (1/2, 1]; b is 0 on (0, 2/3], 3 on (2/3, 1].
+    # |difference|: 1 on (1/2, 2/3], 2 on (2/3, 1]. W1 = 1/6 + 2/3, W2^2 = 1/6 + 4/3.
+    assert dv.wasserstein_1d([1.0, 0.0], [0.0, 3.0, 0.0]) == pytest.approx(5 / 6, rel=1e-12)
+    assert dv.wasserstein_1d([0.0, 1.0], [0.0, 0.0, 3.0], order=2) == pytest.approx(
+        np.sqrt(1.5), rel=1e-12
+    )
+
+
+def test_wasserstein_2_between_gaussian_samples_is_the_1d_frechet_distance():
+    # W2^2(N(m1, s1^2), N(m2, s2^2)) = (m1 - m2)^2 + (s1 - s2)^2: FID's formula in 1-D.
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(0.0, 1.0, 200_000), rng.normal(1.0, 2.0, 150_000)
+    assert dv.wasserstein_1d(a, b, order=2) ** 2 == pytest.approx(1.0 + 1.0, rel=0.02)
+
+
 def test_wasserstein_1d_errors():
+    with pytest.raises(ValueError, match=">= 1"):
+        dv.wasserstein_1d([0.0], [1.0], order=0.5)
     with pytest.raises(ValueError, match="non-empty 1-D"):
         dv.wasserstein_1d([], [1.0])
     with pytest.raises(ValueError, match="non-empty 1-D"):
