@@ -1,0 +1,274 @@
+"""Interactive latent-space explorers (ipywidgets), each with a static figure of the same sweep.
+
+A *decoder* here is any callable mapping latents (N, D) float32 to images (N, H, W, C) in
+[-1, 1]: ``VAE.decode``, or a GAN generator (a Keras model called on the latents). Widgets need a
+running kernel (Jupyter, Colab); the HTML book has none and its widget JavaScript would come from
+a CDN, so every explorer also draws its sweep as an ordinary matplotlib figure, which chapters
+always show.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Callable, Sequence
+
+import ipywidgets
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
+
+from ganbook_utils.plotting import image_grid
+
+Decoder = Callable[[np.ndarray], object]
+
+
+@dataclasses.dataclass
+class Explorer:
+    """An interactive explorer: ``widget`` to display in a kernel, ``static_figure()`` for print.
+
+    ``controls`` names the sliders (and pickers) the widget is made of; ``image`` is the
+    ``ipywidgets.Image`` they redraw.
+    """
+
+    widget: ipywidgets.Widget
+    static_figure: Callable[..., plt.Figure]
+    controls: dict[str, ipywidgets.Widget]
+    image: ipywidgets.Image
+
+
+def decode_images(decoder: Decoder, latents: np.ndarray) -> np.ndarray:
+    """Run ``decoder`` on latents (N, D) and return numpy images (N, H, W, C) in [-1, 1]."""
+    latents = np.asarray(latents, dtype=np.float32)
+    images = decoder(latents)
+    if hasattr(images, "numpy"):
+        images = images.numpy()
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or len(images) != len(latents):
+        raise ValueError(
+            f"The decoder must map {len(latents)} latents to {len(latents)} images shaped "
+            f"(H, W, C); it returned shape {images.shape}."
+        )
+    return np.clip(images, -1.0, 1.0)
+
+
+def image_to_png(image: np.ndarray, scale: int = 4) -> bytes:
+    """PNG bytes of one image (H, W, C) in [-1, 1], enlarged ``scale`` times with sharp pixels."""
+    unit = image_grid(image[None], columns=1, padding=0)
+    pixels = np.round(unit * 255).astype(np.uint8)
+    pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+    picture = Image.fromarray(pixels)
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _draw_grid(images: np.ndarray, columns: int, title: str, size: float):
+    """A grid figure whose rows and columns get tick labels; returns (figure, axis, cell sizes)."""
+    padding = 1
+    grid = image_grid(images, columns=columns, padding=padding)
+    height, width = images.shape[1] + padding, images.shape[2] + padding
+    figure, axis = plt.subplots(figsize=(size, size * grid.shape[0] / grid.shape[1] + 0.6))
+    axis.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1)
+    axis.set_title(title)
+    return figure, axis, (height, width)
+
+
+def _check_range(value_range: tuple[float, float]) -> None:
+    if len(value_range) != 2 or not value_range[0] < value_range[1]:
+        raise ValueError(f"value_range must be (low, high) with low < high; got {value_range}.")
+
+
+def latent_explorer(
+    decoder: Decoder,
+    latent_dim: int,
+    dimensions: Sequence[int] | None = None,
+    base_latent: np.ndarray | None = None,
+    value_range: tuple[float, float] = (-3.0, 3.0),
+    scale: int = 6,
+) -> Explorer:
+    """Sliders over latent ``dimensions`` that redraw the decoded image.
+
+    Args:
+        decoder: latents (N, ``latent_dim``) -> images (N, H, W, C) in [-1, 1].
+        dimensions: which coordinates get a slider (default: the first min(D, 6)).
+        base_latent: (D,) the code the sliders start from (default: zeros, the prior's mean).
+        value_range: slider range; (-3, 3) covers 99.7% of a standard normal prior.
+        scale: enlargement of the displayed image.
+
+    ``static_figure(steps=7)`` draws each chosen dimension swept over ``value_range`` (one row per
+    dimension, the others fixed at ``base_latent``). Raises ValueError on bad dimensions or shapes.
+    """
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be at least 1; got {latent_dim}.")
+    _check_range(value_range)
+    dimensions = list(range(min(latent_dim, 6))) if dimensions is None else list(dimensions)
+    if not dimensions or any(not 0 <= d < latent_dim for d in dimensions):
+        raise ValueError(
+            f"dimensions must be a non-empty list of indices in [0, {latent_dim}); "
+            f"got {dimensions}."
+        )
+    base = np.zeros(latent_dim, np.float32) if base_latent is None else np.asarray(base_latent)
+    if base.shape != (latent_dim,):
+        raise ValueError(f"base_latent must have shape ({latent_dim},); got {base.shape}.")
+    base = base.astype(np.float32)
+
+    sliders = {
+        f"z[{d}]": ipywidgets.FloatSlider(
+            value=float(np.clip(base[d], *value_range)),
+            min=value_range[0],
+            max=value_range[1],
+            step=(value_range[1] - value_range[0]) / 60,
+            description=f"z[{d}]",
+            continuous_update=True,
+        )
+        for d in dimensions
+    }
+    image = ipywidgets.Image(format="png")
+
+    def current_latent() -> np.ndarray:
+        latent = base.copy()
+        for d, slider in zip(dimensions, sliders.values(), strict=True):
+            latent[d] = slider.value
+        return latent
+
+    def redraw(_change=None) -> None:
+        image.value = image_to_png(decode_images(decoder, current_latent()[None])[0], scale)
+
+    for slider in sliders.values():
+        slider.observe(redraw, names="value")
+    redraw()
+    widget = ipywidgets.HBox([ipywidgets.VBox(list(sliders.values())), image])
+
+    def static_figure(steps: int = 7, size: float = 7.0, title: str | None = None):
+        """Each chosen dimension (a row) swept over ``value_range`` in ``steps`` columns."""
+        if steps < 2:
+            raise ValueError(f"steps must be at least 2; got {steps}.")
+        values = np.linspace(*value_range, steps, dtype=np.float32)
+        latents = np.repeat(base[None], len(dimensions) * steps, axis=0)
+        for row, d in enumerate(dimensions):
+            latents[row * steps : (row + 1) * steps, d] = values
+        images = decode_images(decoder, latents)
+        figure, axis, (height, width) = _draw_grid(
+            images, steps, title or "Latent sweep: one dimension per row, others fixed", size
+        )
+        axis.set_xticks([1 + width * (i + 0.5) for i in range(steps)], [f"{v:.1f}" for v in values])
+        axis.set_yticks([1 + height * (i + 0.5) for i in range(len(dimensions))])
+        axis.set_yticklabels([f"z[{d}]" for d in dimensions])
+        axis.set_xlabel("value of the swept coordinate")
+        axis.set_ylabel("swept coordinate")
+        figure.tight_layout()
+        return figure
+
+    return Explorer(widget, static_figure, sliders, image)
+
+
+def interpolate_latents(
+    start: np.ndarray, end: np.ndarray, fractions: np.ndarray, method: str = "linear"
+) -> np.ndarray:
+    """Latents between ``start`` and ``end`` (D,) at ``fractions`` (T,) in [0, 1] -> (T, D).
+
+    ``"linear"`` is a straight line; ``"slerp"`` follows the great circle, which keeps the norm
+    typical of a high-dimensional Gaussian prior (a straight line's midpoint is too short).
+    """
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    fractions = np.asarray(fractions, np.float64)[:, None]
+    if start.shape != end.shape or start.ndim != 1:
+        raise ValueError(f"start and end must both be (D,); got {start.shape} and {end.shape}.")
+    if method == "linear":
+        return ((1 - fractions) * start + fractions * end).astype(np.float32)
+    if method != "slerp":
+        raise ValueError(f"Unknown method {method!r}; choose 'linear' or 'slerp'.")
+    norms = np.linalg.norm(start) * np.linalg.norm(end)
+    angle = np.arccos(np.clip(start @ end / max(norms, 1e-12), -1.0, 1.0))
+    if angle < 1e-6:
+        return ((1 - fractions) * start + fractions * end).astype(np.float32)
+    weights_start = np.sin((1 - fractions) * angle) / np.sin(angle)
+    weights_end = np.sin(fractions * angle) / np.sin(angle)
+    return (weights_start * start + weights_end * end).astype(np.float32)
+
+
+def interpolation_explorer(
+    decoder: Decoder,
+    latents: np.ndarray,
+    labels: Sequence[str] | None = None,
+    start: int = 0,
+    end: int = 1,
+    method: str = "linear",
+    scale: int = 6,
+) -> Explorer:
+    """Pick two codes among ``latents`` (K, D) and slide from one decoded image to the other.
+
+    For a VAE, ``latents`` are the encoded means of K chosen images (so the endpoints are their
+    reconstructions); for a GAN, K random codes. ``labels`` name the K codes in the pickers.
+    ``static_figure(pairs=None, steps=8)`` draws one row per (start, end) pair.
+    """
+    latents = np.asarray(latents, np.float32)
+    if latents.ndim != 2 or len(latents) < 2:
+        raise ValueError(f"latents must be (K, D) with K >= 2 codes; got shape {latents.shape}.")
+    labels = [f"code {k}" for k in range(len(latents))] if labels is None else list(labels)
+    if len(labels) != len(latents):
+        raise ValueError(f"Got {len(labels)} labels for {len(latents)} latents; give one each.")
+    for name, index in (("start", start), ("end", end)):
+        if not 0 <= index < len(latents):
+            raise ValueError(f"{name}={index} is not an index of the {len(latents)} latents.")
+    interpolate_latents(latents[0], latents[1], np.zeros(1), method)  # validates ``method`` early
+
+    options = [(label, k) for k, label in enumerate(labels)]
+    controls = {
+        "start": ipywidgets.Dropdown(options=options, value=start, description="from"),
+        "end": ipywidgets.Dropdown(options=options, value=end, description="to"),
+        "fraction": ipywidgets.FloatSlider(
+            value=0.5, min=0.0, max=1.0, step=0.02, description="fraction"
+        ),
+    }
+    image = ipywidgets.Image(format="png")
+
+    def redraw(_change=None) -> None:
+        latent = interpolate_latents(
+            latents[controls["start"].value],
+            latents[controls["end"].value],
+            np.array([controls["fraction"].value]),
+            method,
+        )
+        image.value = image_to_png(decode_images(decoder, latent)[0], scale)
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
+    widget = ipywidgets.HBox([ipywidgets.VBox(list(controls.values())), image])
+
+    def static_figure(
+        pairs: Sequence[tuple[int, int]] | None = None,
+        steps: int = 8,
+        size: float = 8.0,
+        title: str | None = None,
+    ):
+        """One row per (start, end) index pair, ``steps`` evenly spaced fractions from 0 to 1."""
+        pairs = [(start, end)] if pairs is None else list(pairs)
+        if steps < 2:
+            raise ValueError(f"steps must be at least 2; got {steps}.")
+        for pair in pairs:
+            if len(pair) != 2 or not all(0 <= k < len(latents) for k in pair):
+                raise ValueError(f"Each pair must be two indices of the latents; got {pair}.")
+        fractions = np.linspace(0.0, 1.0, steps)
+        path = np.concatenate(
+            [interpolate_latents(latents[a], latents[b], fractions, method) for a, b in pairs]
+        )
+        images = decode_images(decoder, path)
+        figure, axis, (height, width) = _draw_grid(
+            images, steps, title or f"{method.capitalize()} interpolation between codes", size
+        )
+        axis.set_xticks(
+            [1 + width * (i + 0.5) for i in range(steps)], [f"{f:.2f}" for f in fractions]
+        )
+        axis.set_yticks([1 + height * (i + 0.5) for i in range(len(pairs))])
+        axis.set_yticklabels([f"{labels[a]} → {labels[b]}" for a, b in pairs])
+        axis.set_xlabel("fraction of the way from the first code to the second")
+        figure.tight_layout()
+        return figure
+
+    return Explorer(widget, static_figure, controls, image)

@@ -1,0 +1,124 @@
+"""Tests of ganbook_utils.widgets: explorers build and redraw with no display and no kernel."""
+
+from __future__ import annotations
+
+import io
+
+import keras
+import matplotlib
+import numpy as np
+import pytest
+from PIL import Image
+
+matplotlib.use("Agg")
+
+from ganbook_utils.widgets import (  # noqa: E402
+    decode_images,
+    image_to_png,
+    interpolate_latents,
+    interpolation_explorer,
+    latent_explorer,
+)
+
+LATENT_DIM = 3
+rng = np.random.default_rng(0)
+PROJECTION = rng.normal(size=(LATENT_DIM, 6 * 5)).astype(np.float32)
+
+
+def linear_decoder(latents: np.ndarray) -> np.ndarray:
+    """Latents (N, 3) -> (N, 6, 5, 1) images in [-1, 1]: a fixed projection through tanh."""
+    return np.tanh(np.asarray(latents) @ PROJECTION).reshape(-1, 6, 5, 1)
+
+
+def png_pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def test_image_to_png_enlarges_with_sharp_pixels():
+    image = np.array([[[-1.0], [1.0]]], np.float32)  # 1 x 2, black then white
+    pixels = png_pixels(image_to_png(image, scale=3))
+    assert pixels.shape == (3, 6)
+    assert (pixels[:, :3] == 0).all() and (pixels[:, 3:] == 255).all()
+
+
+def test_latent_explorer_redraws_the_decoded_image_when_a_slider_moves():
+    explorer = latent_explorer(linear_decoder, LATENT_DIM, scale=2)
+    assert set(explorer.controls) == {"z[0]", "z[1]", "z[2]"}
+    at_zero = png_pixels(explorer.image.value)
+    np.testing.assert_array_equal(
+        at_zero, png_pixels(image_to_png(linear_decoder(np.zeros((1, 3)))[0], 2))
+    )
+    explorer.controls["z[1]"].value = 2.0
+    moved = png_pixels(explorer.image.value)
+    expected = png_pixels(image_to_png(linear_decoder(np.array([[0.0, 2.0, 0.0]]))[0], 2))
+    np.testing.assert_array_equal(moved, expected)
+    assert not np.array_equal(moved, at_zero)
+
+
+def test_latent_explorer_static_figure_sweeps_each_dimension():
+    explorer = latent_explorer(linear_decoder, LATENT_DIM, dimensions=[0, 2])
+    figure = explorer.static_figure(steps=5)
+    axis = figure.axes[0]
+    assert [label.get_text() for label in axis.get_yticklabels()] == ["z[0]", "z[2]"]
+    assert len(axis.get_xticks()) == 5
+    assert axis.get_title() and axis.get_xlabel()
+    # 2 rows x 5 columns of 6 x 5 images with 1-pixel padding.
+    assert axis.images[0].get_array().shape[:2] == (2 * 7 + 1, 5 * 6 + 1)
+    matplotlib.pyplot.close(figure)
+
+
+def test_latent_explorer_works_with_a_keras_generator():
+    keras.utils.set_random_seed(0)
+    generator = keras.Sequential(
+        [
+            keras.Input((LATENT_DIM,)),
+            keras.layers.Dense(16, activation="tanh"),
+            keras.layers.Reshape((4, 4, 1)),
+        ]
+    )
+    explorer = latent_explorer(generator, LATENT_DIM, dimensions=[0])
+    before = explorer.image.value
+    explorer.controls["z[0]"].value = -2.5
+    assert explorer.image.value != before
+    assert decode_images(generator, np.zeros((2, LATENT_DIM))).shape == (2, 4, 4, 1)
+
+
+def test_interpolation_explorer_endpoints_are_the_decoded_codes():
+    codes = rng.normal(size=(4, LATENT_DIM)).astype(np.float32)
+    explorer = interpolation_explorer(linear_decoder, codes, start=0, end=3, scale=1)
+    explorer.controls["fraction"].value = 1.0
+    np.testing.assert_array_equal(
+        png_pixels(explorer.image.value), png_pixels(image_to_png(linear_decoder(codes[3:])[0], 1))
+    )
+    explorer.controls["end"].value = 2
+    np.testing.assert_array_equal(
+        png_pixels(explorer.image.value), png_pixels(image_to_png(linear_decoder(codes[2:3])[0], 1))
+    )
+    figure = explorer.static_figure(pairs=[(0, 1), (2, 3)], steps=4)
+    assert len(figure.axes[0].get_yticklabels()) == 2
+    matplotlib.pyplot.close(figure)
+
+
+def test_interpolate_latents_linear_and_slerp():
+    start, end = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    fractions = np.linspace(0, 1, 5)
+    linear = interpolate_latents(start, end, fractions)
+    np.testing.assert_allclose(linear[2], [0.5, 0.5])
+    slerp = interpolate_latents(start, end, fractions, method="slerp")
+    np.testing.assert_allclose(np.linalg.norm(slerp, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(slerp[[0, -1]], [start, end], atol=1e-7)
+    with pytest.raises(ValueError, match="slerp"):
+        interpolate_latents(start, end, fractions, method="cubic")
+
+
+def test_bad_arguments_raise_clear_errors():
+    with pytest.raises(ValueError, match="dimensions"):
+        latent_explorer(linear_decoder, LATENT_DIM, dimensions=[5])
+    with pytest.raises(ValueError, match="base_latent"):
+        latent_explorer(linear_decoder, LATENT_DIM, base_latent=np.zeros(2))
+    with pytest.raises(ValueError, match="value_range"):
+        latent_explorer(linear_decoder, LATENT_DIM, value_range=(1.0, -1.0))
+    with pytest.raises(ValueError, match="K >= 2"):
+        interpolation_explorer(linear_decoder, np.zeros((1, LATENT_DIM)))
+    with pytest.raises(ValueError, match="decoder must map"):
+        latent_explorer(lambda z: np.zeros((1, 2, 2, 1, 1)), LATENT_DIM)
