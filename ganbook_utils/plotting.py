@@ -86,3 +86,63 @@ def show_images(
     figure.suptitle(title)
     figure.tight_layout()
     return figure
+
+
+def plot_latent_map(images: np.ndarray, values: np.ndarray, title: str, size: float = 7.0):
+    """Decoded images of a 2-D latent grid, drawn on latent-space axes; returns the figure.
+
+    ``images`` (S*S, H, W, C) are the decodings of the grid points (z1, z2) with z1 = ``values``
+    along each row and z2 = ``values[::-1]`` down the rows (top row: largest z2), ``values`` (S,).
+    """
+    values = np.asarray(values)
+    steps = len(values)
+    if len(images) != steps * steps:
+        raise ValueError(
+            f"Expected {steps}x{steps} = {steps * steps} images for {steps} grid values; "
+            f"got {len(images)}."
+        )
+    grid = image_grid(images, columns=steps, padding=0)
+    figure, axis = plt.subplots(figsize=(size, size))
+    half = (values[1] - values[0]) / 2 if steps > 1 else 0.5
+    extent = (values[0] - half, values[-1] + half, values[0] - half, values[-1] + half)
+    axis.imshow(
+        grid.squeeze(-1) if grid.shape[-1] == 1 else grid,
+        cmap="gray",
+        vmin=0,
+        vmax=1,
+        extent=extent,
+    )
+    axis.set_xlabel("$z_1$")
+    axis.set_ylabel("$z_2$")
+    axis.set_title(title)
+    figure.tight_layout()
+    return figure
+
+
+def plot_latent_scatter(
+    latents: np.ndarray,
+    labels: np.ndarray,
+    title: str,
+    class_names: list[str] | None = None,
+    size: float = 7.0,
+):
+    """Scatter of 2-D codes (N, 2) coloured by integer ``labels`` (N,); returns the figure."""
+    latents, labels = np.asarray(latents), np.asarray(labels)
+    if latents.ndim != 2 or latents.shape[1] != 2 or len(labels) != len(latents):
+        raise ValueError(
+            f"Expected latents (N, 2) and labels (N,); got {latents.shape} and {labels.shape}."
+        )
+    figure, axis = plt.subplots(figsize=(size, size))
+    classes = np.unique(labels)
+    colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+    for index, label in enumerate(classes):
+        chosen = labels == label
+        name = class_names[int(label)] if class_names is not None else str(label)
+        axis.scatter(*latents[chosen].T, s=6, alpha=0.7, color=colours(index), label=name)
+    axis.legend(title="label", markerscale=3, loc="best", fontsize=8)
+    axis.set_xlabel("$z_1$")
+    axis.set_ylabel("$z_2$")
+    axis.set_title(title)
+    axis.set_aspect("equal")
+    figure.tight_layout()
+    return figure

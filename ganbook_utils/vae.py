@@ -196,6 +196,15 @@ class VAE(keras.Model):
     def metrics(self):
         return [self.loss_tracker, self.reconstruction_tracker, self.kl_tracker]
 
+    def compile(self, optimizer="adam", **kwargs) -> None:
+        """Set the optimizer (``keras.optimizers.Adam(1e-3)`` works well) and build its state.
+
+        Building now (not at the first step) makes the optimizer's variables exist for a
+        checkpoint restored before training resumes (``training.fit_resumable``).
+        """
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build(self.trainable_variables)
+
     def call(self, images, training=False):
         """Reconstruct ``images``: decode the mean code (no sampling); output in [-1, 1]."""
         mean, _ = self.encoder(images, training=training)

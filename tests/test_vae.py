@@ -205,3 +205,10 @@ def test_bad_arguments_raise_clear_errors():
         vae.encode(np.zeros((2, 8, 8, 1), np.uint8))
     with pytest.raises(ValueError, match="at least 1"):
         vae.sample(0)
+
+
+def test_compile_builds_the_optimizer_so_a_checkpoint_can_be_restored_before_training():
+    vae = tiny_vae()
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    # Adam keeps two moments per trainable variable (plus its step counter and learning rate).
+    assert len(vae.optimizer.variables) >= 2 * len(vae.trainable_variables)

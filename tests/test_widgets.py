@@ -122,3 +122,21 @@ def test_bad_arguments_raise_clear_errors():
         interpolation_explorer(linear_decoder, np.zeros((1, LATENT_DIM)))
     with pytest.raises(ValueError, match="decoder must map"):
         latent_explorer(lambda z: np.zeros((1, 2, 2, 1, 1)), LATENT_DIM)
+
+
+def test_latent_map_and_scatter_figures():
+    from ganbook_utils.plotting import plot_latent_map, plot_latent_scatter
+
+    values = np.linspace(-2, 2, 3)
+    latents = np.array([[x, y, 0.0] for y in values[::-1] for x in values], np.float32)
+    figure = plot_latent_map(linear_decoder(latents), values, "map")
+    axis = figure.axes[0]
+    assert axis.images[0].get_extent() == [-3.0, 3.0, -3.0, 3.0]
+    assert axis.get_xlabel() == "$z_1$" and axis.get_title() == "map"
+    with pytest.raises(ValueError, match="3x3"):
+        plot_latent_map(linear_decoder(latents[:4]), values, "map")
+    scatter = plot_latent_scatter(latents[:, :2], np.arange(9) % 2, "codes", ["even", "odd"])
+    assert [t.get_text() for t in scatter.axes[0].get_legend().get_texts()] == ["even", "odd"]
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        plot_latent_scatter(latents, np.arange(9), "codes")
+    matplotlib.pyplot.close("all")
