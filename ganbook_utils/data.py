@@ -925,12 +925,13 @@ def make_pipeline(
     seed: int = 0,
     shuffle_buffer: int | None = None,
     repeat: bool = False,
+    preprocess: Callable[[Any], Any] | None = None,
 ):
     """A ``tf.data.Dataset`` of float32 batches in [-1, 1] (with labels, if given).
 
-    Order: normalize each image -> cache (keeps the normalized images, so later epochs skip
-    that work) -> shuffle (new order each epoch, seeded) -> batch -> augment -> repeat ->
-    prefetch (prepares the next batch while the model trains on this one).
+    Order: normalize each image -> ``preprocess`` it -> cache (keeps the result, so later
+    epochs skip that work) -> shuffle (new order each epoch, seeded) -> batch -> augment ->
+    repeat -> prefetch (prepares the next batch while the model trains on this one).
 
     Args:
         images: uint8 array (N, H, W, C), or an :class:`ImageSet` (its labels are used when
@@ -942,6 +943,8 @@ def make_pipeline(
             callable mapping a float batch to a float batch.
         shuffle_buffer: elements in the shuffle buffer; default min(N, 10,000).
         repeat: repeat forever (for training loops counted in steps).
+        preprocess: optional TensorFlow function of one normalized image (H, W, C) -> image,
+            applied before the cache (e.g. resize to the model's size), so once per image.
 
     Raises:
         TypeError/ValueError: for bad images, labels or sizes.
@@ -980,10 +983,12 @@ def make_pipeline(
     dataset = tf.data.Dataset.from_tensor_slices(
         pixels if labels is None else (pixels, labels.astype(np.int64))
     )
-    dataset = dataset.map(
-        on_images(lambda image: tf.cast(image, tf.float32) / 127.5 - 1.0),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+
+    def prepare(image: Any) -> Any:
+        image = tf.cast(image, tf.float32) / 127.5 - 1.0
+        return image if preprocess is None else preprocess(image)
+
+    dataset = dataset.map(on_images(prepare), num_parallel_calls=tf.data.AUTOTUNE)
     if cache:
         dataset = dataset.cache()
     if shuffle:

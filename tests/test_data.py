@@ -397,6 +397,17 @@ def test_pipeline_accepts_a_callable_augmentation_and_an_image_set():
     np.testing.assert_array_equal(labels.numpy(), [0, 1, 2])
 
 
+def test_pipeline_preprocess_runs_per_image_before_batching():
+    import tensorflow as tf
+
+    dataset = make_pipeline(
+        GRAY, 2, shuffle=False, preprocess=lambda image: tf.image.grayscale_to_rgb(image)
+    )
+    batch = next(iter(dataset)).numpy()
+    assert batch.shape == (2, 8, 8, 3)
+    np.testing.assert_allclose(batch, normalize_images(grayscale_to_rgb(GRAY[:2])), atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
