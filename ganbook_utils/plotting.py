@@ -146,3 +146,43 @@ def plot_latent_scatter(
     axis.set_aspect("equal")
     figure.tight_layout()
     return figure
+
+
+def plot_pixel_histograms(
+    panels: dict[str, np.ndarray],
+    title: str,
+    bins: int = 64,
+    log_scale: bool = True,
+    size: tuple[float, float] = (11.0, 3.6),
+):
+    """One histogram of pixel values per panel (name -> array of any shape); returns the figure.
+
+    Each panel is annotated with its value range and mean. ``log_scale`` puts the y axis
+    (fraction of pixels) on a log scale, so that rare values next to a large peak (the black
+    background of MNIST) stay visible.
+    """
+    if not panels:
+        raise ValueError("plot_pixel_histograms needs at least one panel (name -> values).")
+    figure, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False)
+    for axis, (name, values) in zip(axes[0], panels.items(), strict=True):
+        values = np.asarray(values, dtype=np.float64).ravel()
+        if values.size == 0 or not np.all(np.isfinite(values)):
+            raise ValueError(f"Panel {name!r} is empty or holds NaN/inf values.")
+        axis.hist(values, bins=bins, weights=np.full(values.size, 1.0 / values.size))
+        if log_scale:
+            axis.set_yscale("log")
+        axis.set_title(name, fontsize=10)
+        axis.set_xlabel("pixel value")
+        axis.set_ylabel("fraction of pixels")
+        axis.text(
+            0.97,
+            0.95,
+            f"range [{values.min():.3g}, {values.max():.3g}]\nmean {values.mean():.3g}",
+            transform=axis.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+        )
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
