@@ -422,3 +422,47 @@ def test_pipeline_preprocess_runs_per_image_before_batching():
 def test_pipeline_rejects_bad_input_clearly(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         make_pipeline(**kwargs)
+
+
+# ---------------------------------------------------------------- exercise checks
+
+
+def test_check_denormalize_accepts_the_package_and_names_truncation():
+    from ganbook_utils.exercises.data import check_denormalize
+
+    check_denormalize(denormalize_images)
+    with pytest.raises(AssertionError, match="Round first"):
+        check_denormalize(lambda x: ((x + 1) * 127.5).astype(np.uint8))
+    with pytest.raises(AssertionError, match="uint8"):
+        check_denormalize(lambda x: np.round((x + 1) * 127.5))
+    with pytest.raises(TypeError, match="function itself"):
+        check_denormalize(denormalize_images(normalize_images(PIXELS)))
+
+
+def test_check_flip_is_safe():
+    from ganbook_utils.exercises.data import check_flip_is_safe
+
+    right = {"mnist": False, "lfw64": True, "shapes64": True, "shapes64 with captions": False}
+    check_flip_is_safe(right)
+    with pytest.raises(AssertionError, match="mirrored digits"):
+        check_flip_is_safe({**right, "mnist": True})
+    with pytest.raises(AssertionError, match="missing: lfw64"):
+        check_flip_is_safe({"mnist": False})
+
+
+def test_check_prepare_for_64():
+    from ganbook_utils.exercises.data import check_prepare_for_64
+
+    check_prepare_for_64(
+        lambda images: normalize_images(grayscale_to_rgb(resize(images, 64, method="bilinear")))
+    )
+    with pytest.raises(AssertionError, match="three channels"):
+        check_prepare_for_64(lambda images: normalize_images(resize(images, 64)))
+    with pytest.raises(AssertionError, match="Normalize"):
+        check_prepare_for_64(
+            lambda images: grayscale_to_rgb(resize(images, 64)).astype(np.float32) / 255.0
+        )
+    with pytest.raises(AssertionError, match="upright"):
+        check_prepare_for_64(
+            lambda images: normalize_images(grayscale_to_rgb(resize(images, 64)))[:, ::-1]
+        )
