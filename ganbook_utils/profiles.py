@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import textwrap
 
 ENV_VAR = "GANBOOK_PROFILE"
 PROFILE_NAMES = ("smoke", "cpu", "gpu")
@@ -52,12 +53,10 @@ class Profile:
     conditional_gan_steps: int
 
     def __str__(self) -> str:
-        fields = ", ".join(
-            f"{f.name}={getattr(self, f.name)}"
-            for f in dataclasses.fields(self)
-            if f.name != "name"
-        )
-        return f"profile '{self.name}': {fields}"
+        budgets = [f"{f.name}={getattr(self, f.name):,}" for f in dataclasses.fields(self)[1:]]
+        lines = textwrap.wrap("  ".join(budgets), width=78, break_on_hyphens=False)
+        header = f"Profile '{self.name}' (set {ENV_VAR}=smoke|cpu|gpu to change it). Budgets:"
+        return "\n".join([header, *("  " + line for line in lines)])
 
 
 _PROFILES = {
