@@ -384,33 +384,39 @@ def random_translate(
     return random_crop(padded, (height, width), seed=seed)
 
 
-def resize(images: Any, size: int | tuple[int, int], *, method: str = "area") -> np.ndarray:
+def resize(images: Any, size: int | tuple[int, int], *, method: str = "auto") -> np.ndarray:
     """Resize every image to ``size`` (int or (height, width)), keeping the dtype.
 
-    ``method`` is ``"area"`` (averages pixels; the right choice to shrink), ``"bilinear"``,
-    ``"bicubic"`` or ``"nearest"``. uint8 input is rounded back to uint8.
+    ``method``: ``"area"`` averages the pixels each output pixel covers (the right way to
+    shrink), ``"bilinear"``/``"bicubic"`` interpolate (the right way to enlarge),
+    ``"nearest"`` copies pixels (blocky), ``"auto"`` picks area to shrink, else bilinear.
+    Results stay within the input's value range (bicubic would overshoot); uint8 input is
+    rounded back to uint8.
 
     Raises:
         ValueError: for an unknown method or size, or for bad images.
     """
     array = _check_images_any_dtype(images, "resize")
     height, width = _check_size(size, "resize")
-    methods = ("area", "bilinear", "bicubic", "nearest")
+    methods = ("auto", "area", "bilinear", "bicubic", "nearest")
     if method not in methods:
         raise ValueError(f"resize: unknown method {method!r}; choose one of {', '.join(methods)}.")
     if array.shape[1:3] == (height, width):
         return array.copy()
+    if method == "auto":
+        shrinking = height <= array.shape[1] and width <= array.shape[2]
+        method = "area" if shrinking else "bilinear"
     import tensorflow as tf
 
-    tf_method = "nearest" if method == "nearest" else method
     resized = tf.image.resize(
         tf.convert_to_tensor(array, dtype=tf.float32),
         (height, width),
-        method=tf_method,
+        method=method,
         antialias=method in ("bilinear", "bicubic"),
     ).numpy()
+    resized = np.clip(resized, array.min(), array.max())
     if array.dtype == np.uint8:
-        return np.clip(np.round(resized), 0, 255).astype(np.uint8)
+        return np.round(resized).astype(np.uint8)
     return resized.astype(array.dtype)
 
 

@@ -138,6 +138,11 @@ def test_resize_area_of_constant_blocks_is_exact():
     assert up.shape == (6, 16, 20, 3) and up.dtype == np.uint8
     floats = resize(normalize_images(PIXELS), 4)
     assert floats.dtype == np.float32 and floats.min() >= -1 and floats.max() <= 1
+    # Bicubic overshoots at edges; the result is clipped to the input's range.
+    edges = np.zeros((1, 8, 8, 1), np.uint8)
+    edges[:, :, 4:] = 255
+    sharp = resize(normalize_images(edges), 21, method="bicubic")
+    assert sharp.min() >= -1.0 and sharp.max() <= 1.0
 
 
 def test_grayscale_rgb_round_trip_and_luma():

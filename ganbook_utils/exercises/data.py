@@ -114,7 +114,7 @@ def check_prepare_for_64(prepare: Callable) -> None:
     in [-1, 1], ready for the seed's 64x64x3 generator/discriminator.
 
     Any sensible resize method passes: the answer must be within 0.1 (mean absolute
-    difference) of area resize -> grayscale to RGB -> normalize.
+    difference) of bilinear resize -> grayscale to RGB -> normalize.
 
     Raises:
         AssertionError: with a hint, when the shape, dtype, range or content is wrong.
@@ -124,7 +124,7 @@ def check_prepare_for_64(prepare: Callable) -> None:
     _require_callable(prepare)
     digits = load_dataset("digits", train_size=8, val_size=1, verbose=False).train.images
     answer = _to_numpy(prepare(digits.copy()))
-    expected = normalize_images(grayscale_to_rgb(resize(digits, 64, method="area")))
+    expected = normalize_images(grayscale_to_rgb(resize(digits, 64, method="bilinear")))
     assert answer.shape == expected.shape, (
         f"Expected shape {expected.shape} (64x64, three channels); got {answer.shape}."
         + (" Repeat the gray channel three times." if answer.shape[-1:] == (1,) else "")
