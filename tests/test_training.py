@@ -1,0 +1,320 @@
+"""Tests of ganbook_utils.training: the GAN model, its callbacks, checkpoints and resumption."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ganbook_utils import training
+
+SHAPE = (4, 4, 1)
+LATENT = 3
+
+
+def tiny_models(seed: int = 0) -> tuple[keras.Model, keras.Model]:
+    """A dense generator and discriminator on 4x4x1 'images': milliseconds per step."""
+    keras.utils.set_random_seed(seed)
+    z = keras.Input((LATENT,))
+    x = keras.layers.Dense(8, activation="tanh")(z)
+    x = keras.layers.Dense(int(np.prod(SHAPE)), activation="tanh", dtype="float32")(x)
+    generator = keras.Model(z, keras.layers.Reshape(SHAPE)(x))
+    images = keras.Input(SHAPE)
+    h = keras.layers.Dense(8, activation="tanh")(keras.layers.Flatten()(images))
+    discriminator = keras.Model(images, keras.layers.Dense(1, dtype="float32")(h))
+    return generator, discriminator
+
+
+def tiny_gan(seed: int = 0, learning_rate: float = 1e-2, **compile_kwargs) -> training.GAN:
+    generator, discriminator = tiny_models(seed)
+    gan = training.GAN(generator, discriminator)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+        g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=0.5),
+        **compile_kwargs,
+    )
+    return gan
+
+
+def constant_images(value: float = 0.5, count: int = 64, batch_size: int = 8) -> tf.data.Dataset:
+    """Real data: every image is ``value`` plus a little noise."""
+    rng = np.random.default_rng(0)
+    images = (value + 0.05 * rng.standard_normal((count, *SHAPE))).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(images).batch(batch_size, drop_remainder=True)
+
+
+def optimizer_state(gan: training.GAN) -> list[np.ndarray]:
+    return [np.asarray(v) for opt in (gan.d_optimizer, gan.g_optimizer) for v in opt.variables]
+
+
+def test_compile_rejects_bad_arguments():
+    generator, discriminator = tiny_models()
+    gan = training.GAN(generator, discriminator)
+    adam = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="same object"):
+        gan.compile(d_optimizer=adam, g_optimizer=adam)
+    with pytest.raises(TypeError, match="keras optimizer"):
+        gan.compile(d_optimizer="adam", g_optimizer=keras.optimizers.Adam())
+    with pytest.raises(ValueError, match="non_saturating"):
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), loss="nonsaturating")
+    with pytest.raises(ValueError, match="d_steps"):
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), d_steps=0)
+    with pytest.raises(TypeError, match="keras.Model"):
+        training.GAN(generator, lambda x: x)
+
+
+def test_sample_is_fixed_by_the_seed():
+    gan = tiny_gan()
+    first, again, other = gan.sample(5, seed=1), gan.sample(5, seed=1), gan.sample(5, seed=2)
+    assert first.shape == (5, *SHAPE) and first.dtype == np.float32
+    assert np.all(np.abs(first) <= 1.0)
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, other)
+    with pytest.raises(ValueError, match="shape"):
+        gan.generate(np.zeros((2, LATENT + 1)))
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "wasserstein"])
+def test_training_moves_samples_toward_the_data(tmp_path, loss):
+    # Real images are all ~0.5; the untrained generator's pixels average ~0.
+    gan = tiny_gan(loss=loss, d_steps=2 if loss == "wasserstein" else 1)
+    before = abs(float(gan.sample(256, seed=3).mean()) - 0.5)
+    result = training.fit_resumable(
+        gan,
+        constant_images(),
+        steps=150,
+        directory=tmp_path,
+        steps_per_epoch=50,
+        sample_grid=False,
+        progress=False,
+    )
+    after = abs(float(gan.sample(256, seed=3).mean()) - 0.5)
+    assert result["diverged"] is None
+    assert after < 0.5 * before, (before, after)
+    assert result["history"]["step"] == [50, 100, 150]
+
+
+def test_discriminator_loss_goes_down_with_a_frozen_generator():
+    gan = tiny_gan(learning_rate=1e-2)
+    gan.g_optimizer.learning_rate.assign(0.0)
+    batch = next(iter(constant_images(batch_size=32)))
+    step = tf.function(gan.train_step)
+    losses = [float(step(batch)["d_loss"])]
+    for _ in range(40):
+        step(batch)
+    gan.d_loss_tracker.reset_state()
+    losses.append(float(step(batch)["d_loss"]))
+    assert losses[1] < losses[0] - 0.3, losses
+
+
+class _KillAfter(keras.callbacks.Callback):
+    """Simulates a killed process: raises in the middle of an epoch."""
+
+    def __init__(self, step: int):
+        super().__init__()
+        self.kill_step, self.step = step, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step == self.kill_step:
+            raise KeyboardInterrupt("simulated kill")
+
+
+class _SnapshotOptimizers(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.snapshots = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.snapshots[epoch + 1] = optimizer_state(self.model)
+
+
+def test_kill_and_resume_continues_with_identical_optimizer_state(tmp_path):
+    snapshot = _SnapshotOptimizers()
+    with pytest.raises(KeyboardInterrupt):
+        training.fit_resumable(
+            tiny_gan(seed=0),
+            constant_images(),
+            steps=12,
+            directory=tmp_path,
+            steps_per_epoch=4,
+            sample_grid=False,
+            progress=False,
+            callbacks=[snapshot, _KillAfter(10)],
+        )
+    assert not list(tmp_path.glob("*.tmp")), "a temporary file was left behind"
+
+    # A new process would build the model afresh (other initial weights) and restore.
+    resumed = tiny_gan(seed=1)
+    state = training.load_checkpoint(resumed, tmp_path / training.CHECKPOINT_FILE)
+    assert state == {"step": 8, "epoch": 2}
+    restored = optimizer_state(resumed)
+    assert len(restored) == len(snapshot.snapshots[2])
+    for value, saved in zip(restored, snapshot.snapshots[2], strict=True):
+        np.testing.assert_array_equal(value, saved)
+    assert int(resumed.d_optimizer.iterations) == 8
+
+    result = training.fit_resumable(
+        tiny_gan(seed=1),
+        constant_images(),
+        steps=12,
+        directory=tmp_path,
+        steps_per_epoch=4,
+        sample_grid=False,
+        progress=False,
+    )
+    assert result["step"] == 12
+    assert result["history"]["step"] == [4, 8, 12]  # epochs 1-2 from the first run, 3 resumed
+    final = tiny_gan(seed=2)
+    assert training.load_checkpoint(final, tmp_path / training.CHECKPOINT_FILE)["step"] == 12
+    assert int(final.d_optimizer.iterations) == 12 and int(final.g_optimizer.iterations) == 12
+
+
+def test_finished_run_is_not_repeated(tmp_path):
+    kwargs = dict(steps=4, directory=tmp_path, steps_per_epoch=2, sample_grid=False, progress=False)
+    training.fit_resumable(tiny_gan(), constant_images(), **kwargs)
+    again = tiny_gan(seed=5)
+    result = training.fit_resumable(again, constant_images(), **kwargs)
+    assert result["step"] == 4 and int(again.d_optimizer.iterations) == 4
+
+
+def test_forced_nan_stops_and_keeps_a_loadable_checkpoint(tmp_path, capsys):
+    images = np.full((64, *SHAPE), 0.5, dtype="float32")
+    images[32:] = np.nan  # batches 5.. of 8 images are poisoned
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(8)
+    result = training.fit_resumable(
+        tiny_gan(),
+        dataset,
+        steps=16,
+        directory=tmp_path,
+        steps_per_epoch=2,
+        sample_grid=False,
+        progress=False,
+    )
+    assert result["diverged"] is not None
+    assert "diverged" in result["diverged"] and "last good checkpoint" in result["diverged"]
+    assert result["diverged"] in capsys.readouterr().out
+    assert result["step"] == 5  # stopped at the first poisoned batch, not at step 16
+    restored = tiny_gan(seed=3)
+    state = training.load_checkpoint(restored, tmp_path / training.CHECKPOINT_FILE)
+    assert state["step"] == 4
+    assert all(np.all(np.isfinite(np.asarray(v))) for v in restored.weights)
+    assert np.all(np.isfinite(restored.sample(4)))
+
+
+def test_checkpoint_of_another_architecture_is_rejected(tmp_path):
+    gan = tiny_gan()
+    path = training.save_checkpoint(gan, tmp_path / "c.npz", {"step": 0})
+    generator, _ = tiny_models()
+    images = keras.Input(SHAPE)
+    wider = keras.Model(
+        images, keras.layers.Dense(1)(keras.layers.Dense(9)(keras.layers.Flatten()(images)))
+    )
+    other = training.GAN(generator, wider)
+    other.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
+    with pytest.raises(ValueError, match="shape"):
+        training.load_checkpoint(other, path)
+    with pytest.raises(FileNotFoundError, match="No checkpoint"):
+        training.load_checkpoint(gan, tmp_path / "missing.npz")
+
+
+class _ConstantSampler(keras.Model):
+    """Not a GAN: any model with `sample(n, seed)` works with the callbacks."""
+
+    def sample(self, n, seed=None):
+        return np.full((n, 6, 6, 3), -1.0 + 0.1 * self.calls, dtype="float32")
+
+    calls = 0
+
+
+def test_sample_grid_writes_a_png_per_epoch_and_a_gif(tmp_path):
+    from PIL import Image
+
+    model = _ConstantSampler()
+    grid = training.SampleGrid(tmp_path, n=4, scale=1)
+    grid.set_model(model)
+    for epoch in range(3):
+        model.calls = epoch
+        grid.on_epoch_end(epoch)
+    grid.on_train_end()
+    frames = grid.frame_paths()
+    assert [p.name for p in frames] == [f"samples_epoch_000{i}.png" for i in (1, 2, 3)]
+    first = np.asarray(Image.open(frames[0]))
+    assert first.shape == (2 * 7 + 1, 2 * 7 + 1, 3)  # 2x2 tiles of 6 pixels, 1-pixel padding
+    gif = Image.open(grid.gif_path)
+    assert gif.n_frames == 3
+
+
+def test_tile_images_maps_range_to_uint8():
+    grid = training.tile_images(np.stack([np.full((2, 2, 1), -1.0), np.full((2, 2, 1), 1.0)]))
+    assert grid.dtype == np.uint8 and grid.shape == (4, 7, 1)
+    assert grid[1, 1, 0] == 0 and grid[1, 4, 0] == 255
+
+
+def test_mixed_precision_wraps_optimizers_and_trains():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        gan = tiny_gan()
+        assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+        logs = gan.train_step(next(iter(constant_images())))
+        assert np.isfinite(float(logs["d_loss"])) and np.isfinite(float(logs["g_loss"]))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert training.configure_mixed_precision(False) == "float32"
+    with pytest.raises(ValueError, match="auto"):
+        training.configure_mixed_precision("yes")
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from ganbook_utils import models, training
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        generator, discriminator = models.build_dcgan("dcgan28", latent_dim=8, width=4)
+        gan = training.GAN(generator, discriminator)
+        gan.compile(keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4))
+    images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
+    result = training.fit_resumable(gan, dataset, steps=4, directory=sys.argv[1],
+                                    steps_per_epoch=2, sample_grid=False, progress=False)
+    print(json.dumps({"replicas": strategy.num_replicas_in_sync,
+                      "history": result["history"],
+                      "iterations": int(gan.g_optimizer.iterations.numpy())}))
+    """
+)
+
+
+def test_mirrored_strategy_on_two_logical_cpus_trains(tmp_path):
+    # A subprocess: logical devices must be configured before TensorFlow initializes.
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    completed = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2
+    assert report["iterations"] == 4
+    assert report["history"]["step"] == [2, 4]
+    assert all(np.isfinite(report["history"]["d_loss"] + report["history"]["g_loss"]))
+    assert (tmp_path / training.CHECKPOINT_FILE).exists()
