@@ -37,6 +37,8 @@ class Profile:
     dcgan_steps: int
     dcgan64_steps: int
     dcgan64_train_size: int
+    # Channel width of the 64x64 model: 64 is the seed's architecture; less trains on a CPU.
+    dcgan64_width: int
     # Variational autoencoders.
     vae_steps: int
     vae_latent_map_steps: int
@@ -70,6 +72,7 @@ _PROFILES = {
         dcgan_steps=20,
         dcgan64_steps=4,
         dcgan64_train_size=128,
+        dcgan64_width=8,
         vae_steps=20,
         vae_latent_map_steps=20,
         classifier_steps=30,
@@ -90,6 +93,7 @@ _PROFILES = {
         dcgan_steps=3_000,
         dcgan64_steps=600,
         dcgan64_train_size=4_000,
+        dcgan64_width=16,
         vae_steps=3_000,
         vae_latent_map_steps=2_000,
         classifier_steps=1_500,
@@ -110,6 +114,7 @@ _PROFILES = {
         dcgan_steps=20_000,
         dcgan64_steps=20_000,
         dcgan64_train_size=50_000,
+        dcgan64_width=64,
         vae_steps=20_000,
         vae_latent_map_steps=10_000,
         classifier_steps=5_000,
