@@ -279,16 +279,48 @@ def test_fallback_is_taken_fast_when_the_download_fails(monkeypatch, capsys):
 
 
 def test_fallback_is_fast_when_the_network_is_silent(monkeypatch):
-    # A host that never answers: the probe's timeout bounds the wait.
-    monkeypatch.setattr(data, "NETWORK_PROBE_TIMEOUT_S", 0.5)
-    monkeypatch.setattr(
-        data, "_DOWNLOAD_HOSTS", {**data._DOWNLOAD_HOSTS, "cifar10": "10.255.255.1"}
-    )
+    # A network that never answers: each connection attempt waits out its whole timeout.
+    timeouts = []
+
+    def silent_connection(address, timeout=None, *args, **kwargs):
+        timeouts.append(timeout)
+        time.sleep(min(timeout if timeout is not None else 60.0, 60.0))
+        raise TimeoutError(f"{address} did not answer")
+
+    monkeypatch.setattr(data.socket, "create_connection", silent_connection)
     monkeypatch.setattr(data, "_cached_copy_exists", lambda name: False)
     start = time.perf_counter()
     splits = load_dataset("cifar10", train_size=16, val_size=8, verbose=False)
     assert time.perf_counter() - start < 5.0
+    assert timeouts and all(t is not None and t <= 5.0 for t in timeouts)
     assert splits.fallback and "CIFAR-10 has no offline copy" in splits.description
+
+
+def test_offline_without_a_cached_copy_never_touches_keras(monkeypatch):
+    def must_not_run(name):
+        raise AssertionError("Keras's loader was called although nothing was cached")
+
+    monkeypatch.setattr(data, "network_reachable", lambda host, timeout=0: False)
+    monkeypatch.setattr(data, "_cached_copy_exists", lambda name: False)
+    monkeypatch.setattr(data, "_keras_split", must_not_run)
+    splits = load_dataset("mnist", train_size=10, val_size=5, verbose=False)
+    assert splits.fallback and "no cached copy" in splits.description
+
+
+def test_a_cached_copy_loads_quietly_without_a_network(monkeypatch, capsys):
+    def cached_keras_split(name):
+        print("Downloading data from ...")  # what Keras would print; must not show
+        pixels = np.zeros((20, 28, 28, 1), np.uint8)
+        pixels[:, 10:18, 10:18] = 255
+        return pixels, np.arange(20) % 10, pixels[:10], np.arange(10)
+
+    monkeypatch.setattr(data, "network_reachable", lambda host, timeout=0: False)
+    monkeypatch.setattr(data, "_cached_copy_exists", lambda name: True)
+    monkeypatch.setattr(data, "_keras_split", cached_keras_split)
+    splits = load_dataset("fashion_mnist")
+    assert splits.source == "keras" and not splits.fallback
+    assert capsys.readouterr().out.strip() == splits.description
+    _check_splits(splits, (28, 28, 1), 20, 10)
 
 
 def test_download_source_raises_instead_of_falling_back(monkeypatch):
