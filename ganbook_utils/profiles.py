@@ -33,6 +33,7 @@ class Profile:
     pipeline_benchmark_batches: int
     # Toy 2-D GAN on a mixture of Gaussians.
     toy_gan_steps: int
+    toy_gan_samples: int  # generated points scored for mode coverage
     # DCGAN at 28x28x1 (MNIST) and the seed's 64x64x3 model (shapes / faces).
     dcgan_steps: int
     dcgan64_steps: int
@@ -69,6 +70,7 @@ _PROFILES = {
         batch_size=32,
         pipeline_benchmark_batches=8,
         toy_gan_steps=200,
+        toy_gan_samples=1_000,
         dcgan_steps=20,
         dcgan64_steps=4,
         dcgan64_train_size=128,
@@ -90,6 +92,7 @@ _PROFILES = {
         batch_size=64,
         pipeline_benchmark_batches=50,
         toy_gan_steps=3_000,
+        toy_gan_samples=2_000,
         dcgan_steps=3_000,
         dcgan64_steps=600,
         dcgan64_train_size=4_000,
@@ -111,6 +114,7 @@ _PROFILES = {
         batch_size=128,
         pipeline_benchmark_batches=200,
         toy_gan_steps=10_000,
+        toy_gan_samples=5_000,
         dcgan_steps=20_000,
         dcgan64_steps=20_000,
         dcgan64_train_size=50_000,
