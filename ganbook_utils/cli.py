@@ -38,6 +38,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     train_size = args.train_size or (profile.dcgan64_train_size if big else profile.train_size)
     batch_size = args.batch_size or profile.batch_size
     image_shape = models.DCGAN_IMAGE_SHAPES[args.model]
+    recipe = training.DCGAN_RECIPES[args.model]
+    width = args.width or (profile.dcgan64_width if args.model == "dcgan64" else recipe["width"])
 
     import keras
 
@@ -60,7 +62,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     gan = training.build_gan(
         args.model,
         loss=args.loss,
-        width=args.width,
+        width=width,
         latent_dim=args.latent_dim,
         learning_rate=args.learning_rate,
         beta_1=args.beta_1,
@@ -81,7 +83,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     gan.generator.save_weights(out / GENERATOR_WEIGHTS_FILE)
     history = result["history"]
-    recipe = training.DCGAN_RECIPES[args.model]
     provenance = {
         "command": "python -m ganbook_utils " + shlex.join(args.argv),
         "profile": profile.name,
@@ -89,7 +90,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "architecture": {
             "model": args.model,
             "latent_dim": args.latent_dim or recipe["latent_dim"],
-            "width": args.width or recipe["width"],
+            "width": width,
         },
         "loss": args.loss,
         "learning_rate": args.learning_rate or recipe["learning_rate"],

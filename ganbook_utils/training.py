@@ -357,6 +357,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     The same seed every epoch shows the same latent vectors evolving. At the end of training
     (or with :meth:`write_gif`) the PNGs in ``directory`` are assembled into ``samples.gif``.
+    ``scale`` enlarges the grid (nearest neighbour); None picks 2 below 48 pixels, else 1.
     Works with any model that has ``sample(n, seed=...)`` returning images in [-1, 1].
     """
 
@@ -365,12 +366,12 @@ class SampleGrid(keras.callbacks.Callback):
         directory: str | os.PathLike,
         n: int = 36,
         seed: int = 0,
-        scale: int = 2,
+        scale: int | None = None,
         gif_name: str = "samples.gif",
         frame_ms: int = 300,
     ):
         super().__init__()
-        if n < 1 or scale < 1:
+        if n < 1 or (scale is not None and scale < 1):
             raise ValueError(f"n and scale must be positive; got n={n}, scale={scale}.")
         self.directory = Path(directory)
         self.n, self.seed, self.scale = n, seed, scale
@@ -386,7 +387,9 @@ class SampleGrid(keras.callbacks.Callback):
         if not np.all(np.isfinite(images)):
             return  # a diverged model: the DivergenceGuard reports it; keep the frames clean
         self.directory.mkdir(parents=True, exist_ok=True)
-        image = _to_pil(tile_images(images), self.scale)
+        # Small images (MNIST's 28 pixels) are enlarged 2x so that the GIF is legible.
+        scale = self.scale or (2 if images.shape[1] < 48 else 1)
+        image = _to_pil(tile_images(images), scale)
         image.save(self.directory / f"samples_epoch_{epoch + 1:04d}.png")
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
@@ -588,6 +591,34 @@ class DivergenceGuard(_StepCounting):
         self.model.stop_training = True
 
 
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (where one output can be updated in place)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+class _DisplayLine:
+    """A file for tqdm that keeps only its latest line, in one notebook output updated in place.
+
+    Writing carriage-return updates to stdout would leave one line per update in the saved
+    notebook (and on the book's page); a display handle is replaced instead.
+    """
+
+    def __init__(self):
+        from IPython.display import display
+
+        self.handle = display({"text/plain": ""}, raw=True, display_id=True)
+
+    def write(self, text: str) -> None:
+        lines = text.replace("\r", "\n").strip().splitlines()
+        if lines:
+            self.handle.update({"text/plain": lines[-1]}, raw=True)
+
+    def flush(self) -> None:
+        pass
+
+
 class ProgressBar(_StepCounting):
     """One tqdm bar over all steps (with the latest losses), instead of Keras' per-epoch bars."""
 
@@ -600,13 +631,15 @@ class ProgressBar(_StepCounting):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         from tqdm import tqdm
 
-        # stdout, not stderr: the book removes stderr (TensorFlow's noise) from its pages.
+        # In a notebook one output updated in place; elsewhere stdout, not stderr (the book
+        # removes stderr, TensorFlow's noise, from its pages).
+        notebook = _in_notebook()
         self.bar = tqdm(
             total=self.total_steps,
             initial=self.initial_step,
             desc=self.description,
-            file=sys.stdout,
-            mininterval=2.0,
+            file=_DisplayLine() if notebook else sys.stdout,
+            mininterval=0.5 if notebook else 2.0,
             ascii=True,
             dynamic_ncols=False,
             ncols=100,
