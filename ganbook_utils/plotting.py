@@ -168,7 +168,8 @@ def plot_pixel_histograms(
         values = np.asarray(values, dtype=np.float64).ravel()
         if values.size == 0 or not np.all(np.isfinite(values)):
             raise ValueError(f"Panel {name!r} is empty or holds NaN/inf values.")
-        axis.hist(values, bins=bins, weights=np.full(values.size, 1.0 / values.size))
+        counts, edges = np.histogram(values, bins=bins)
+        axis.stairs(counts / values.size, edges, fill=True)
         if log_scale:
             axis.set_yscale("log")
         axis.set_title(name, fontsize=10)
