@@ -254,3 +254,34 @@ def test_gradient_estimator_errors():
         dv.score_function_gradients(np.sum, 0.0, 1.0, 10)
     with pytest.raises(ValueError, match="TensorFlow ops"):
         dv.reparameterization_gradients(np.square, 0.0, 1.0, 10)
+
+
+# ---- claims the chapters make with these functions ------------------------------------------
+
+
+def test_elbo_identity_on_a_linear_gaussian_model():
+    # p(z) = N(0, 1), p(x | z) = N(w z, s^2): log p(x) = ELBO(q) + KL(q || posterior) for any q.
+    weight, noise_var, x = 2.0, 0.25, 1.3
+    evidence = scipy.stats.norm.logpdf(x, 0.0, np.sqrt(weight**2 + noise_var))
+    posterior_mean = weight * x / (weight**2 + noise_var)
+    posterior_var = noise_var / (weight**2 + noise_var)
+    for mean, var in [(0.0, 1.0), (0.8, 0.1), (posterior_mean, posterior_var)]:
+        reconstruction = -0.5 * np.log(2 * np.pi * noise_var) - (
+            (x - weight * mean) ** 2 + weight**2 * var
+        ) / (2 * noise_var)
+        elbo = reconstruction - dv.kl_between_gaussians(mean, var, 0.0, 1.0)
+        gap = dv.kl_between_gaussians(mean, var, posterior_mean, posterior_var)
+        assert elbo + gap == pytest.approx(evidence, abs=1e-12)
+        assert elbo <= evidence + 1e-12
+
+
+def test_one_gaussian_fitted_to_two_modes():
+    # The core-concepts chapter: reverse KL of one mode is log 2; JS prefers covering here.
+    two_modes = 0.5 * normal_pdf(GRID, -2.0, 0.5) + 0.5 * normal_pdf(GRID, 2.0, 0.5)
+    one_mode = normal_pdf(GRID, 2.0, 0.5)
+    covering = normal_pdf(GRID, 0.0, np.sqrt(4.25))
+    assert dv.kl_divergence_on_grid(one_mode, two_modes, GRID) == pytest.approx(np.log(2), abs=1e-4)
+    assert dv.kl_divergence_on_grid(two_modes, one_mode, GRID) > 10  # forward KL punishes misses
+    assert dv.jensen_shannon_divergence(two_modes, covering, GRID) < dv.jensen_shannon_divergence(
+        two_modes, one_mode, GRID
+    )
