@@ -361,21 +361,29 @@ def plot_snapshots(
     real_points: Any,
     *,
     title: str,
+    panel_titles: Sequence[str] | None = None,
     logits: bool = True,
     panel_size: float = 3.0,
 ) -> Any:
     """A row of panels, one per snapshot: data (grey), samples (orange), decision surface.
 
     The background shows ``sigmoid(D(x))`` (``logits=True``), the probability the
-    discriminator gives to "real", or the raw critic score otherwise. Returns the figure.
+    discriminator gives to "real", or the raw critic score otherwise. Each panel is titled
+    with ``panel_titles`` (default: its step) and its mode coverage. Returns the figure.
 
     Raises:
-        ValueError: if ``snapshots`` is empty.
+        ValueError: if ``snapshots`` is empty or ``panel_titles`` has another length.
     """
     import matplotlib.pyplot as plt
 
     if not snapshots:
         raise ValueError("Pass at least one snapshot (see train_toy_gan's snapshot_steps).")
+    if panel_titles is None:
+        panel_titles = [f"step {shot.step}" for shot in snapshots]
+    if len(panel_titles) != len(snapshots):
+        raise ValueError(
+            f"Got {len(panel_titles)} panel titles for {len(snapshots)} snapshots; give one each."
+        )
     real_points = _as_points("real_points", real_points)
     figure, axes = plt.subplots(
         1,
@@ -387,7 +395,7 @@ def plot_snapshots(
         layout="constrained",
     )
     image = None
-    for axis, shot in zip(axes[0], snapshots, strict=True):
+    for axis, shot, panel_title in zip(axes[0], snapshots, panel_titles, strict=True):
         if shot.surface is not None:
             values = 1.0 / (1.0 + np.exp(-shot.surface)) if logits else shot.surface
             image = axis.imshow(
@@ -405,7 +413,7 @@ def plot_snapshots(
         axis.set_ylim(-shot.extent, shot.extent)
         axis.set_aspect("equal")
         axis.set_title(
-            f"step {shot.step}\n{shot.coverage.modes_covered}/{shot.coverage.modes} modes, "
+            f"{panel_title}\n{shot.coverage.modes_covered}/{shot.coverage.modes} modes, "
             f"{100 * shot.coverage.high_quality_fraction:.0f}% HQ",
             fontsize=10,
         )

@@ -169,3 +169,9 @@ def test_plots_have_one_panel_per_snapshot():
     assert len(curves.axes[0].lines) == 2
     with pytest.raises(ValueError, match="at least one snapshot"):
         toy.plot_snapshots([], toy.sample_ring_mixture(10), title="t")
+    titled = toy.plot_snapshots(
+        run.snapshots[:1], toy.sample_ring_mixture(10), title="t", panel_titles=["minimax"]
+    )
+    assert titled.axes[0].get_title().startswith("minimax\n")
+    with pytest.raises(ValueError, match="one each"):
+        toy.plot_snapshots(run.snapshots, toy.sample_ring_mixture(10), title="t", panel_titles=[])
