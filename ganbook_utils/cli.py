@@ -81,7 +81,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(result["diverged"], file=sys.stderr)
         return 1
 
-    gan.generator.save_weights(out / GENERATOR_WEIGHTS_FILE)
+    # The moving average of the weights, the ones `GAN.sample` uses, are the ones to ship.
+    with gan.averaged_generator() as generator:
+        generator.save_weights(out / GENERATOR_WEIGHTS_FILE)
     history = result["history"]
     provenance = {
         "command": "python -m ganbook_utils " + shlex.join(args.argv),
@@ -96,6 +98,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "learning_rate": args.learning_rate or recipe["learning_rate"],
         "beta_1": recipe["beta_1"] if args.beta_1 is None else args.beta_1,
         "batch_size": batch_size,
+        "generator_ema_momentum": training.GENERATOR_EMA_MOMENTUM,
         "dtype_policy": policy,
         "data": {
             "name": splits.name,

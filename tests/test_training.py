@@ -115,6 +115,29 @@ def test_discriminator_loss_goes_down_with_a_frozen_generator():
     assert losses[1] < losses[0] - 0.3, losses
 
 
+def test_samples_use_the_weights_moving_average_and_leave_the_weights_alone(tmp_path):
+    generator, discriminator = tiny_models()
+    gan = training.GAN(generator, discriminator)
+    g_optimizer = keras.optimizers.Adam(1e-2, use_ema=True, ema_momentum=0.9)
+    gan.compile(keras.optimizers.Adam(1e-2), g_optimizer)
+    training.fit_resumable(
+        gan, constant_images(), steps=10, directory=tmp_path, sample_grid=False, progress=False
+    )
+    z = gan.latent_vectors(8, seed=0)
+    before = [np.asarray(v) for v in generator.weights]
+    from_last_weights = np.asarray(generator(z))
+    from_average = gan.generate(z)
+    assert not np.allclose(from_last_weights, from_average)
+    for value, after in zip(before, generator.weights, strict=True):
+        np.testing.assert_array_equal(value, np.asarray(after))  # swapped back
+    with gan.averaged_generator() as averaged:
+        for variable, average in zip(
+            averaged.trainable_variables, g_optimizer._model_variables_moving_average, strict=True
+        ):
+            np.testing.assert_array_equal(np.asarray(variable), np.asarray(average))
+        np.testing.assert_allclose(np.asarray(averaged(z)), from_average, rtol=1e-6)
+
+
 class _KillAfter(keras.callbacks.Callback):
     """Simulates a killed process: raises in the middle of an epoch."""
 
@@ -282,20 +305,19 @@ MIRRORED_SCRIPT = textwrap.dedent(
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from ganbook_utils import models, training
+    from ganbook_utils import training
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
-        generator, discriminator = models.build_dcgan("dcgan28", latent_dim=8, width=4)
-        gan = training.GAN(generator, discriminator)
-        gan.compile(keras.optimizers.Adam(2e-4), keras.optimizers.Adam(2e-4))
+        gan = training.build_gan("dcgan28", latent_dim=8, width=4)  # with the weights' average
     images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
     result = training.fit_resumable(gan, dataset, steps=4, directory=sys.argv[1],
                                     steps_per_epoch=2, sample_grid=False, progress=False)
     print(json.dumps({"replicas": strategy.num_replicas_in_sync,
                       "history": result["history"],
-                      "iterations": int(gan.g_optimizer.iterations.numpy())}))
+                      "iterations": int(gan.g_optimizer.iterations.numpy()),
+                      "samples_finite": bool(np.all(np.isfinite(gan.sample(4))))}))
     """
 )
 
@@ -314,6 +336,7 @@ def test_mirrored_strategy_on_two_logical_cpus_trains(tmp_path):
     assert completed.returncode == 0, completed.stderr[-3000:]
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     assert report["replicas"] == 2
+    assert report["samples_finite"]
     assert report["iterations"] == 4
     assert report["history"]["step"] == [2, 4]
     assert all(np.isfinite(report["history"]["d_loss"] + report["history"]["g_loss"]))
