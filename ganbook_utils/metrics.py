@@ -174,7 +174,7 @@ class StreamingFeatureStatistics:
 
 def _symmetric_sqrt(sigma: np.ndarray, name: str) -> np.ndarray:
     """Square root of a symmetric positive semi-definite matrix via its eigendecomposition."""
-    eigenvalues, eigenvectors = scipy.linalg.eigh(sigma)
+    eigenvalues, eigenvectors = np.linalg.eigh(sigma)
     largest = max(float(eigenvalues[-1]), 0.0)
     if eigenvalues[0] < -RELATIVE_EIGEN_TOLERANCE * max(largest, 1e-300):
         raise ValueError(
@@ -189,14 +189,19 @@ def _symmetric_sqrt(sigma: np.ndarray, name: str) -> np.ndarray:
 def _trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
     """tr(sqrt(sigma1 @ sigma2)) for symmetric PSD matrices.
 
-    sigma1 @ sigma2 is not symmetric, but it is similar to the symmetric PSD matrix
-    A @ sigma2 @ A with A = sqrt(sigma1), so it has the same (real, non-negative) eigenvalues
-    and tr(sqrt(sigma1 sigma2)) = sum_i sqrt(lambda_i(A sigma2 A)). Two symmetric
-    eigen-solves replace scipy's general (complex Schur) ``sqrtm``.
+    sigma1 @ sigma2 is not symmetric, but for any factor sigma1 = B B^T it is similar to the
+    symmetric PSD matrix B^T sigma2 B, so it has the same real, non-negative eigenvalues and
+    tr(sqrt(sigma1 sigma2)) = sum_i sqrt(lambda_i(B^T sigma2 B)). B is the Cholesky factor
+    when sigma1 is positive definite (cheapest), else the symmetric square root of sigma1
+    (which also covers singular covariances). One symmetric eigenvalue solve then replaces
+    scipy's general complex-Schur ``sqrtm``.
     """
-    root1 = _symmetric_sqrt(sigma1, "1")
-    middle = root1 @ sigma2 @ root1
-    eigenvalues = scipy.linalg.eigh((middle + middle.T) / 2.0, eigvals_only=True)
+    try:
+        factor = np.linalg.cholesky(sigma1)
+    except np.linalg.LinAlgError:
+        factor = _symmetric_sqrt(sigma1, "1")
+    middle = factor.T @ sigma2 @ factor
+    eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2.0)
     if not np.all(np.isfinite(eigenvalues)):
         raise np.linalg.LinAlgError("non-finite eigenvalues")
     positive = np.clip(eigenvalues, 0.0, None)
@@ -224,7 +229,7 @@ def frechet_distance(
     """Fréchet (2-Wasserstein squared) distance between N(mu1, sigma1) and N(mu2, sigma2).
 
     d² = |mu1 - mu2|² + tr(sigma1) + tr(sigma2) - 2 tr(sqrt(sigma1 sigma2)),
-    computed in float64 with a symmetric eigenvalue square root (see
+    computed in float64 through one symmetric eigenvalue problem (see
     :func:`_trace_sqrt_product`). If the eigen-solver fails (``LinAlgError`` or non-finite
     values, e.g. on a badly conditioned singular product), ``eps * I`` is added to both
     covariances and the computation is retried once.
@@ -250,7 +255,7 @@ def frechet_distance(
         )
     try:
         trace_sqrt = _trace_sqrt_product(sigma1, sigma2)
-    except (np.linalg.LinAlgError, scipy.linalg.LinAlgError):
+    except np.linalg.LinAlgError:
         offset = eps * np.eye(mu1.shape[0])
         trace_sqrt = _trace_sqrt_product(sigma1 + offset, sigma2 + offset)
     diff = mu1 - mu2
