@@ -30,8 +30,6 @@ def _as_scores(name: str, values: Any) -> Any:
         ValueError: if the tensor has another shape (e.g. images or probabilities per class).
     """
     values = ops.convert_to_tensor(values)
-    if not str(values.dtype).startswith(("float", "bfloat")):
-        values = ops.cast(values, "float32")
     shape = tuple(values.shape)
     if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] not in (1, None)):
         raise ValueError(
@@ -176,7 +174,13 @@ def gradient_penalty(
     if real_images.shape[0] == 0:
         raise ValueError("real_images is empty; pass at least one example.")
     rank = real_images.shape.rank
-    epsilon = keras.random.uniform(tf.shape(real_images)[:1], dtype="float32", seed=seed)
+    if seed is None:
+        # TensorFlow's stateful generator creates no variable, so this also works inside a
+        # tf.function traced per replica of a tf.distribute strategy (Keras' global seed
+        # generator would create its state variable there).
+        epsilon = tf.random.uniform(tf.shape(real_images)[:1], dtype=tf.float32)
+    else:
+        epsilon = keras.random.uniform(tf.shape(real_images)[:1], dtype="float32", seed=seed)
     epsilon = tf.reshape(epsilon, [-1] + [1] * (rank - 1))
     interpolated = epsilon * real_images + (1.0 - epsilon) * fake_images
     with tf.GradientTape() as tape:

@@ -206,3 +206,14 @@ def test_gradient_penalty_rejects_mismatched_batches():
         losses.gradient_penalty(LinearCritic(np.ones(2)), np.zeros((4, 2)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="feature axis"):
         losses.gradient_penalty(LinearCritic(np.ones(1)), np.zeros(4), np.zeros(4))
+
+
+def test_gradient_penalty_draws_fresh_interpolation_weights_inside_tf_function():
+    def critic(inputs, training=False):
+        return 0.5 * tf.square(inputs[:, 0])
+
+    compiled = tf.function(lambda real, fake: losses.gradient_penalty(critic, real, fake))
+    ones = tf.ones([64, 1])
+    first, second = value(compiled(ones, 0 * ones)), value(compiled(ones, 0 * ones))
+    assert first != second  # seed=None: a new eps per call, not one frozen at tracing
+    assert 0.1 < first < 0.6 and 0.1 < second < 0.6  # around E[(eps - 1)^2] = 1/3
