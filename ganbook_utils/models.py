@@ -174,7 +174,6 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # name -> what it is; each has NAME.weights.h5 (generator weights) and NAME.json (provenance).
 PRETRAINED_GENERATORS = {
     "dcgan28_mnist": "DCGAN generator for 28x28x1 MNIST digits",
-    "dcgan64_shapes64": "the seed's 64x64x3 generator (fixed) on the procedural shapes",
 }
 
 

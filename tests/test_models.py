@@ -86,3 +86,24 @@ def test_fixed_seed_model_matches_the_builders():
 def test_pretrained_generator_missing_name_raises():
     with pytest.raises(ValueError, match="dcgan28_mnist"):
         models.load_pretrained_generator("no_such_weights")
+
+
+def test_shipped_mnist_generator_loads_and_draws_digit_like_images():
+    loaded = models.load_pretrained_generator("dcgan28_mnist")
+    assert loaded is not None, "ganbook_utils/weights/dcgan28_mnist.* are missing"
+    generator, provenance = loaded
+    assert provenance["architecture"]["model"] == "dcgan28"
+    assert provenance["steps"] > 0 and provenance["wall_time_s"] > 0
+    assert generator.count_params() == provenance["generator_parameters"]
+    z = np.random.default_rng(0).standard_normal((64, 100)).astype("float32")
+    images = np.asarray(generator(z, training=False))
+    assert images.shape == (64, 28, 28, 1) and np.all(np.isfinite(images))
+    # MNIST digits are white strokes on a black background: most pixels near -1, some near +1.
+    # An untrained generator outputs values near 0 everywhere.
+    assert np.mean(images < -0.9) > 0.6
+    assert np.mean(images > 0.5) > 0.05
+
+
+def test_shipped_weights_are_small():
+    total = sum(path.stat().st_size for path in models.WEIGHTS_DIR.glob("*") if path.is_file())
+    assert total < 5 * 2**20, f"shipped weights take {total / 2**20:.1f} MB; keep them a few MB"
