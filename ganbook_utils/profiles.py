@@ -48,6 +48,7 @@ class Profile:
     # Evaluation: samples drawn for FID/IS/KID/PR, and subsets for KID.
     fid_samples: int
     kid_subsets: int
+    metric_repeats: int  # independent draws of generated samples, for confidence intervals
     # Mathematics chapter: Monte-Carlo samples and optimisation steps of numerical checks.
     monte_carlo_samples: int
     math_check_steps: int
@@ -80,6 +81,7 @@ _PROFILES = {
         classifier_steps=30,
         fid_samples=256,
         kid_subsets=10,
+        metric_repeats=3,
         monte_carlo_samples=20_000,
         math_check_steps=300,
         text_encoder_steps=20,
@@ -102,6 +104,7 @@ _PROFILES = {
         classifier_steps=1_500,
         fid_samples=2_000,
         kid_subsets=50,
+        metric_repeats=5,
         monte_carlo_samples=400_000,
         math_check_steps=2_000,
         text_encoder_steps=1_500,
@@ -124,6 +127,7 @@ _PROFILES = {
         classifier_steps=5_000,
         fid_samples=10_000,
         kid_subsets=100,
+        metric_repeats=10,
         monte_carlo_samples=2_000_000,
         math_check_steps=5_000,
         text_encoder_steps=10_000,
