@@ -509,3 +509,34 @@ def precision_recall(
     precision = manifold_coverage(real, knn_radii(real, k, batch_size), fake, batch_size)
     recall = manifold_coverage(fake, knn_radii(fake, k, batch_size), real, batch_size)
     return precision, recall
+
+
+# ---------------------------------------------------------------------------------------------
+# Everything at once
+# ---------------------------------------------------------------------------------------------
+
+
+def evaluate_features(
+    real_features: np.ndarray,
+    fake_features: np.ndarray,
+    fake_logits: np.ndarray | None = None,
+    *,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    k: int = 3,
+    seed: int = 0,
+) -> dict[str, float]:
+    """FID, KID, precision, recall (and IS when ``fake_logits`` are given) in one dict.
+
+    ``kid_subset_size`` is capped at the smaller set's size; IS uses one split (the whole set),
+    so that its value does not depend on how many splits a small sample allows.
+    """
+    scores = {"fid": frechet_distance_from_features(real_features, fake_features)}
+    subset_size = min(kid_subset_size, len(real_features), len(fake_features))
+    scores["kid"], _ = kernel_inception_distance(
+        real_features, fake_features, subsets=kid_subsets, subset_size=subset_size, seed=seed
+    )
+    scores["precision"], scores["recall"] = precision_recall(real_features, fake_features, k=k)
+    if fake_logits is not None:
+        scores["inception_score"], _ = inception_score(fake_logits, from_logits=True, splits=1)
+    return scores

@@ -390,3 +390,15 @@ def test_precision_recall_rejects_bad_input():
         precision_recall(np.zeros((3, 2)), np.zeros((10, 2)), k=3)
     with pytest.raises(ValueError, match="different dimensions"):
         precision_recall(np.zeros((10, 2)), np.zeros((10, 3)))
+
+
+def test_evaluate_features_collects_every_metric():
+    rng = np.random.default_rng(17)
+    real, fake = rng.normal(size=(120, 4)), rng.normal(size=(80, 4)) + 10.0
+    scores = metrics.evaluate_features(
+        real, fake, np.eye(4)[np.arange(80) % 4] * 50.0, kid_subsets=3
+    )
+    assert set(scores) == {"fid", "kid", "precision", "recall", "inception_score"}
+    assert scores["fid"] == pytest.approx(metrics.frechet_distance_from_features(real, fake))
+    assert scores["inception_score"] == pytest.approx(4.0, rel=1e-6)
+    assert scores["kid"] > 0.1 and scores["precision"] < 0.5
