@@ -69,8 +69,8 @@ class ModeCoverage:
     """How well samples cover the modes of a mixture.
 
     Attributes:
-        modes_covered: modes that received at least ``min_share`` of their fair share
-            (``samples / modes``) of high-quality samples.
+        modes_covered: modes that received at least ``min_fraction`` of the samples as
+            high-quality samples.
         modes: number of modes of the mixture.
         high_quality_fraction: fraction of samples within ``quality_radius`` std of a centre.
         samples_per_mode: high-quality samples assigned to each mode, shaped (modes,).
@@ -94,14 +94,14 @@ def mode_coverage(
     std: float,
     *,
     quality_radius: float = 3.0,
-    min_share: float = 0.2,
+    min_fraction: float = 20 / 2500,
 ) -> ModeCoverage:
-    """Modes covered and fraction of high-quality samples, the metrics of Srivastava et al. (2017).
+    """Modes covered and fraction of high-quality samples (Srivastava et al., 2017).
 
     A sample is *high quality* when it lies within ``quality_radius * std`` of its nearest
-    centre. A mode is *covered* when it holds at least ``min_share * N / modes`` high-quality
-    samples (20% of what a perfect sampler would put there, by default), so a handful of stray
-    points does not count as a mode learned.
+    centre. A mode is *covered* when at least ``min_fraction * N`` high-quality samples fall
+    on it: by default 20 per 2,500 samples, the threshold of the VEEGAN and PacGAN
+    experiments, so that a few stray points do not count as a mode learned.
 
     Args:
         samples: generated points, shaped (N, 2).
@@ -112,18 +112,17 @@ def mode_coverage(
         ValueError: on badly shaped or non-finite input, or a non-positive ``std``.
     """
     samples, centers = _as_points("samples", samples), _as_points("centers", centers)
-    if std <= 0 or quality_radius <= 0 or not 0 < min_share <= 1:
+    if std <= 0 or quality_radius <= 0 or not 0 < min_fraction <= 1:
         raise ValueError(
-            f"Need std > 0, quality_radius > 0 and 0 < min_share <= 1; got std={std}, "
-            f"quality_radius={quality_radius}, min_share={min_share}."
+            f"Need std > 0, quality_radius > 0 and 0 < min_fraction <= 1; got std={std}, "
+            f"quality_radius={quality_radius}, min_fraction={min_fraction}."
         )
     distances = np.linalg.norm(samples[:, None, :] - centers[None, :, :], axis=2)
     nearest = np.argmin(distances, axis=1)
     high_quality = distances[np.arange(len(samples)), nearest] <= quality_radius * std
     per_mode = np.bincount(nearest[high_quality], minlength=len(centers))
-    threshold = min_share * len(samples) / len(centers)
     return ModeCoverage(
-        modes_covered=int(np.sum(per_mode >= threshold)),
+        modes_covered=int(np.sum(per_mode >= min_fraction * len(samples))),
         modes=len(centers),
         high_quality_fraction=float(np.mean(high_quality)),
         samples_per_mode=per_mode,

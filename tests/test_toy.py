@@ -45,9 +45,15 @@ def test_mode_coverage_of_the_data_itself_is_complete():
 def test_mode_coverage_detects_a_collapsed_sampler_and_stray_points():
     centers = toy.ring_centers()
     collapsed = np.repeat(centers[:1], 990, axis=0)
-    stray = centers[1:3].repeat(5, axis=0)  # 5 points on two other modes: below 20% of 1000/8
+    stray = centers[1:3].repeat(5, axis=0)  # 5 points on two other modes: below 20 per 2,500
     coverage = toy.mode_coverage(np.concatenate([collapsed, stray]), centers, 0.05)
     assert coverage.modes_covered == 1
+    # The default threshold, 20 per 2,500, is 8 per 1,000: 8 points on mode 1 count, 7 do not.
+    for on_mode_one, covered in ((8, 2), (7, 1)):
+        points = centers[[0] * (1000 - on_mode_one) + [1] * on_mode_one]
+        assert toy.mode_coverage(points, centers, 0.05).modes_covered == covered
+    spread = np.concatenate([collapsed[:976], centers[1:4].repeat(8, axis=0)])
+    assert toy.mode_coverage(spread, centers, 0.05).modes_covered == 4
     assert coverage.high_quality_fraction == 1.0
     assert coverage.samples_per_mode.tolist() == [990, 5, 5, 0, 0, 0, 0, 0]
     far = np.zeros((100, 2))  # the ring's centre is 2 away from every mode
