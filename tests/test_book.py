@@ -1,6 +1,6 @@
 """The rendered book: build it on the smoke profile, then look at every page in Chromium.
 
-Runs last in `make test` (tests/ is collected before book/, and this module sorts late).
+Runs last in `make test` (tests/conftest.py moves it after the unit and notebook tests).
 """
 
 import os
