@@ -58,7 +58,7 @@ class Profile:
 
     def __str__(self) -> str:
         budgets = [f"{f.name}={getattr(self, f.name):,}" for f in dataclasses.fields(self)[1:]]
-        lines = textwrap.wrap("  ".join(budgets), width=78, break_on_hyphens=False)
+        lines = textwrap.wrap("  ".join(budgets), width=70, break_on_hyphens=False)
         header = f"Profile '{self.name}' (set {ENV_VAR}=smoke|cpu|gpu to change it). Budgets:"
         return "\n".join([header, *("  " + line for line in lines)])
 
