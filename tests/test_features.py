@@ -170,3 +170,16 @@ def test_inception_with_random_weights_has_the_documented_shapes():
 def test_unknown_extractor_name():
     with pytest.raises(ValueError, match="mnist_classifier"):
         features.load_feature_extractor("vgg")
+
+
+def test_pretrained_generator_fid_on_the_smoke_budget():
+    record = features.pretrained_generator_fid("dcgan28_mnist", "smoke", write=False)
+    assert record["draws"] == 3 and record["generated_samples"] == 256
+    assert 0.0 < record["fid"]["mean"] < 1000.0 and np.isfinite(record["fid"]["std"])
+    assert 1.0 <= record["inception_score"]["mean"] <= 10.0
+
+
+def test_shipped_dcgan_provenance_records_its_fid():
+    provenance = json.loads((features.WEIGHTS_DIR / "dcgan28_mnist.json").read_text())
+    assert provenance["fid"] == provenance["evaluation"]["fid"]["mean"] > 0.0
+    assert "--fid-of dcgan28_mnist" in provenance["evaluation"]["command"]
