@@ -588,7 +588,12 @@ class Checkpoint(keras.callbacks.Callback):
         self.save(epoch + 1)
 
     def save(self, epoch: int) -> None:
-        state = {"step": epoch * self.params["steps"], "epoch": epoch}
+        steps_per_epoch = self.params["steps"]
+        state = {
+            "step": epoch * steps_per_epoch,
+            "epoch": epoch,
+            "steps_per_epoch": steps_per_epoch,
+        }
         save_checkpoint(self.model, self.path, state)
         temporary = self.directory / (HISTORY_FILE + ".tmp")
         temporary.write_text(json.dumps(self.history.history))
@@ -738,7 +743,8 @@ def fit_resumable(
 
     Returns ``{"history": {...}, "step": int, "diverged": message or None,
     "gif": path or None, "directory": Path}``.
-    Raises ValueError for a non-positive step count, TypeError for a non-``tf.data`` dataset.
+    Raises ValueError for a non-positive step count or a checkpoint saved with another
+    ``steps_per_epoch``, TypeError for a non-``tf.data`` dataset.
     """
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer; got {steps!r}.")
@@ -752,6 +758,13 @@ def fit_resumable(
     state, history = {"step": 0, "epoch": 0}, {}
     if resume and checkpoint_path.exists():
         state = load_checkpoint(model, checkpoint_path)
+        saved_steps_per_epoch = state.get("steps_per_epoch", steps_per_epoch)
+        if saved_steps_per_epoch != steps_per_epoch:
+            raise ValueError(
+                f"The checkpoint in {directory} was saved with {saved_steps_per_epoch} steps per "
+                f"epoch, this call uses {steps_per_epoch}; pass "
+                f"steps_per_epoch={saved_steps_per_epoch} to resume it, or a new directory."
+            )
         if (directory / HISTORY_FILE).exists():
             history = json.loads((directory / HISTORY_FILE).read_text())
     loss_history = LossHistory(history)

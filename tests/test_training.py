@@ -178,7 +178,7 @@ def test_kill_and_resume_continues_with_identical_optimizer_state(tmp_path):
     # A new process would build the model afresh (other initial weights) and restore.
     resumed = tiny_gan(seed=1)
     state = training.load_checkpoint(resumed, tmp_path / training.CHECKPOINT_FILE)
-    assert state == {"step": 8, "epoch": 2}
+    assert state == {"step": 8, "epoch": 2, "steps_per_epoch": 4}
     restored = optimizer_state(resumed)
     assert len(restored) == len(snapshot.snapshots[2])
     for value, saved in zip(restored, snapshot.snapshots[2], strict=True):
@@ -207,6 +207,8 @@ def test_finished_run_is_not_repeated(tmp_path):
     again = tiny_gan(seed=5)
     result = training.fit_resumable(again, constant_images(), **kwargs)
     assert result["step"] == 4 and int(again.d_optimizer.iterations) == 4
+    with pytest.raises(ValueError, match="steps_per_epoch=2"):
+        training.fit_resumable(tiny_gan(), constant_images(), **{**kwargs, "steps_per_epoch": 3})
 
 
 def test_forced_nan_stops_and_keeps_a_loadable_checkpoint(tmp_path, capsys):
