@@ -98,7 +98,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "learning_rate": args.learning_rate or recipe["learning_rate"],
         "beta_1": recipe["beta_1"] if args.beta_1 is None else args.beta_1,
         "batch_size": batch_size,
-        "generator_ema_momentum": training.GENERATOR_EMA_MOMENTUM,
+        "generator_ema_momentum": (
+            training.GENERATOR_EMA_MOMENTUM if recipe["generator_ema"] else None
+        ),
         "dtype_policy": policy,
         "data": {
             "name": splits.name,
