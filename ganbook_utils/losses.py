@@ -149,8 +149,9 @@ def gradient_penalty(
     to :func:`critic_loss_wasserstein`. The gradient norm is taken over all non-batch axes.
 
     Args:
-        critic: a callable (e.g. a ``keras.Model``) mapping a batch to scores shaped (N,) or
-            (N, 1). Each score must depend only on its own example (no batch norm).
+        critic: a ``keras.Model`` (or a callable taking ``training=``) mapping a batch to
+            scores shaped (N,) or (N, 1), called as ``critic(x, training=True)``. Each score
+            must depend only on its own example (no batch norm).
         real_images, fake_images: batches of the same shape (N, ...).
         seed: int or ``keras.random.SeedGenerator`` for ``eps``; None draws a fresh one.
 
