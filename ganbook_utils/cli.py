@@ -107,6 +107,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "source": splits.source,
             "description": splits.description,
             "train_images": len(splits.train),
+            # The held-out split (same loader, same seed) is what FID should be measured on.
+            "val_images": len(splits.val),
         },
         "steps": result["step"],
         "seed": args.seed,
