@@ -255,6 +255,32 @@ def normalize_images(images: Any) -> np.ndarray:
     return array.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
 
 
+def check_unit_range(
+    array: np.ndarray, who: str, *, tolerance: float = 1e-3, pixels_fix: str = "pass them as uint8"
+) -> tuple[float, float]:
+    """Raise a clear ValueError unless float ``array`` is finite and within [-1, 1] ± tolerance.
+
+    Returns (min, max). ``pixels_fix`` tells the reader what to do when the values look like
+    [0, 255] pixels stored as floats, the most common mistake.
+    """
+    if not np.all(np.isfinite(array)):
+        raise ValueError(
+            f"{who}: {int(np.sum(~np.isfinite(array)))} values are NaN or infinite "
+            "(a diverged model?); fix them first."
+        )
+    low, high = float(array.min()), float(array.max())
+    if low < -1.0 - tolerance or high > 1.0 + tolerance:
+        hint = (
+            f" They look like pixels in [0, 255]: {pixels_fix}."
+            if low >= 0.0 and high > 1.5
+            else " Rescale them to [-1, 1] (the range of a tanh output)."
+        )
+        raise ValueError(
+            f"{who} expects values in [-1, 1]; got values in [{low:.4g}, {high:.4g}].{hint}"
+        )
+    return low, high
+
+
 def denormalize_images(images: Any, *, tolerance: float = 1e-3) -> np.ndarray:
     """Map floats in [-1, 1] back to uint8 pixels in [0, 255] (round((x + 1) * 127.5)).
 
@@ -273,22 +299,9 @@ def denormalize_images(images: Any, *, tolerance: float = 1e-3) -> np.ndarray:
             "look like pixels already (nothing to undo)."
         )
     _check_batch_shape(array, "denormalize_images")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(
-            f"denormalize_images: {int(np.sum(~np.isfinite(array)))} values are NaN or infinite "
-            "(a diverged model?); fix them before converting to pixels."
-        )
-    low, high = float(array.min()), float(array.max())
-    if low < -1.0 - tolerance or high > 1.0 + tolerance:
-        hint = (
-            " They look like pixels in [0, 255] already: use `.astype(np.uint8)`."
-            if low >= 0.0 and high > 1.5
-            else ""
-        )
-        raise ValueError(
-            f"denormalize_images expects values in [-1, 1]; got values in [{low:.4g}, {high:.4g}]."
-            + hint
-        )
+    check_unit_range(
+        array, "denormalize_images", tolerance=tolerance, pixels_fix="use `.astype(np.uint8)`"
+    )
     pixels = np.round((array.astype(np.float64) + 1.0) * 127.5)
     return np.clip(pixels, 0, 255).astype(np.uint8)
 

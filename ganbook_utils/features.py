@@ -89,22 +89,12 @@ def prepare_images(images: Any, *, image_size: int, channels: int) -> np.ndarray
     if array.dtype == np.uint8:
         array = data.normalize_images(array)
     elif np.issubdtype(array.dtype, np.floating):
-        if not np.all(np.isfinite(array)):
-            raise ValueError(
-                f"The images contain {int(np.sum(~np.isfinite(array)))} NaN/inf values (a "
-                "diverged generator?); features of them would be meaningless."
-            )
-        low, high = float(array.min()), float(array.max())
-        if low < -1.0 - RANGE_TOLERANCE or high > 1.0 + RANGE_TOLERANCE:
-            hint = (
-                " They look like pixels in [0, 255]: pass them as uint8, or map floats with "
-                "x / 127.5 - 1."
-                if low >= 0.0 and high > 1.5
-                else " Rescale them to [-1, 1] (the generator's tanh range)."
-            )
-            raise ValueError(
-                f"Float images must lie in [-1, 1]; got values in [{low:.4g}, {high:.4g}].{hint}"
-            )
+        low, high = data.check_unit_range(
+            array,
+            "Feature extraction",
+            tolerance=RANGE_TOLERANCE,
+            pixels_fix="pass them as uint8, or map floats with x / 127.5 - 1",
+        )
         if low >= 0.0 and array.size > 1000:
             warnings.warn(
                 f"Float images lie in [{low:.3g}, {high:.3g}], never below 0: if they are in "
