@@ -563,7 +563,8 @@ def network_reachable(host: str, timeout: float = NETWORK_PROBE_TIMEOUT_S) -> bo
 
 
 @contextlib.contextmanager
-def _socket_timeout(seconds: float) -> Iterator[None]:
+def socket_timeout(seconds: float) -> Iterator[None]:
+    """Give up on a stalled download after ``seconds`` instead of hanging."""
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(seconds)
     try:
@@ -757,7 +758,7 @@ def _download_splits(
 ) -> tuple[str, str, ImageSet, ImageSet]:
     """(source, what is used, train, val) for a real dataset; raises on any failure."""
     rng = np.random.default_rng(seed)
-    with _socket_timeout(DOWNLOAD_TIMEOUT_S):
+    with socket_timeout(DOWNLOAD_TIMEOUT_S):
         if name == "lfw64":
             faces = _lfw_pool()
             what = f"using {len(faces):,} LFW face photos (hash-checked, cropped to 64x64)"
@@ -784,7 +785,7 @@ def _try_download(
     unreachable = f"no network ({host} unreachable)"
     if not _cached_copy_exists(name):
         raise DownloadError(f"{unreachable} and no cached copy")
-    with contextlib.redirect_stdout(io.StringIO()), _socket_timeout(1.0):
+    with contextlib.redirect_stdout(io.StringIO()), socket_timeout(1.0):
         try:
             return _download_splits(name, train_size, val_size, seed)
         except Exception as error:

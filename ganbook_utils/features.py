@@ -31,14 +31,11 @@ grayscale and RGB (channel repeat / BT.601 luma), and resized to the extractor's
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-import socket
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -368,17 +365,6 @@ def train_and_export_mnist_classifier(
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"
 
 
-@contextlib.contextmanager
-def _socket_timeout(seconds: float) -> Iterator[None]:
-    """Give up on a stalled download after ``seconds`` instead of hanging."""
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(previous)
-
-
 def _keras_cached_weights(filename: str) -> Path | None:
     """Keras's cached copy of a weights file, if any (then nothing is downloaded)."""
     home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
@@ -411,7 +397,7 @@ def inception_v3(weights: str | Path | None = "imagenet") -> FeatureExtractor:
                 "or use the domain classifier: features.mnist_classifier()."
             )
     try:
-        with _socket_timeout(INCEPTION_DOWNLOAD_TIMEOUT_S):
+        with data.socket_timeout(INCEPTION_DOWNLOAD_TIMEOUT_S):
             base = keras.applications.InceptionV3(
                 include_top=True,
                 weights=None if weights is None else str(weights),
