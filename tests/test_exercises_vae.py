@@ -1,4 +1,5 @@
-"""The VAE chapter's exercise checks accept right answers and reject the usual wrong ones."""
+"""The VAE chapter's exercise checks: the reference solutions pass (strict), stubs are "not yet",
+and the usual wrong answers are "wrong" with a hint that names the mistake."""
 
 from __future__ import annotations
 
@@ -12,55 +13,120 @@ from ganbook_utils.exercises.vae import (
 )
 from ganbook_utils.vae import bernoulli_negative_log_likelihood
 
+# --- The reference solutions: the code of the chapter's solution dropdowns. -----------------
 
-def test_check_reparameterize():
-    check_reparameterize(lambda mean, log_variance, noise: mean + np.exp(log_variance / 2) * noise)
-    with pytest.raises(AssertionError, match="standard deviation"):
-        check_reparameterize(lambda mean, log_variance, noise: mean + np.exp(log_variance) * noise)
-    with pytest.raises(AssertionError, match="noise you are given"):
-        check_reparameterize(
+
+def reparameterize(mean, log_variance, noise):
+    return mean + np.exp(0.5 * log_variance) * noise
+
+
+def reconstruction_loss(images, logits):
+    targets = (images + 1.0) / 2.0
+    per_pixel = np.logaddexp(0.0, logits) - targets * logits
+    return per_pixel.reshape(len(images), -1).sum(axis=1)
+
+
+def latent_direction(codes, attribute):
+    design = np.column_stack([codes, np.ones(len(codes))])
+    slope = np.linalg.lstsq(design, attribute, rcond=None)[0][:-1]
+    return slope / np.linalg.norm(slope)
+
+
+def stub(*arguments): ...  # what the exercise cell holds before the student writes anything
+
+
+def not_implemented(*arguments):
+    raise NotImplementedError
+
+
+CHECKS = [check_reparameterize, check_bernoulli_reconstruction, check_latent_direction]
+
+
+@pytest.mark.parametrize(
+    ("check", "solution"),
+    [
+        (check_reparameterize, reparameterize),
+        (check_bernoulli_reconstruction, reconstruction_loss),
+        (check_bernoulli_reconstruction, bernoulli_negative_log_likelihood),  # the package's
+        (check_latent_direction, latent_direction),
+    ],
+)
+def test_the_reference_solutions_pass(check, solution, capsys):
+    assert check(solution, strict=True).status == "right"
+    assert capsys.readouterr().out.startswith("Right:")
+
+
+@pytest.mark.parametrize("check", CHECKS)
+@pytest.mark.parametrize("answer", [stub, not_implemented, ...])
+def test_a_stub_is_not_yet(check, answer, capsys):
+    assert check(answer).status == "not yet"
+    assert capsys.readouterr().out.startswith("Not yet:")
+
+
+def _wrong(check, answer, hint):
+    verdict = check(answer)
+    assert verdict.status == "wrong", verdict
+    assert hint in verdict.message
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (lambda mean, log_variance, noise: mean + np.exp(log_variance) * noise, "deviation"),
+        (lambda mean, log_variance, noise: mean + log_variance * noise, "exponentiate"),
+        (
             lambda mean, log_variance, noise: (
                 mean + np.exp(log_variance / 2) * np.random.default_rng(5).normal(size=mean.shape)
-            )
-        )
-    with pytest.raises(TypeError, match="function itself"):
-        check_reparameterize(np.zeros(3))
+            ),
+            "noise you are given",
+        ),
+        (lambda mean, log_variance, noise: reparameterize(mean, log_variance, noise)[0], "shape"),
+        (np.zeros(3), "function itself"),
+    ],
+)
+def test_reparameterize_wrong_answers(answer, hint):
+    _wrong(check_reparameterize, answer, hint)
 
 
-def test_check_bernoulli_reconstruction():
-    check_bernoulli_reconstruction(bernoulli_negative_log_likelihood)
-
-    def averaged(images, logits):
-        targets = (images + 1) / 2
-        per_pixel = np.logaddexp(0, logits) - targets * logits
-        return per_pixel.reshape(len(images), -1).mean(1)
-
-    with pytest.raises(AssertionError, match="SUM"):
-        check_bernoulli_reconstruction(averaged)
-
-    def unmapped(images, logits):
-        per_pixel = np.logaddexp(0, logits) - images * logits
-        return per_pixel.reshape(len(images), -1).sum(1)
-
-    with pytest.raises(AssertionError, match=r"\(x \+ 1\) / 2"):
-        check_bernoulli_reconstruction(unmapped)
+def _averaged(images, logits):
+    targets = (images + 1) / 2
+    return (np.logaddexp(0, logits) - targets * logits).reshape(len(images), -1).mean(1)
 
 
-def test_check_latent_direction():
-    def least_squares(codes, attribute):
-        design = np.column_stack([codes, np.ones(len(codes))])
-        slope = np.linalg.lstsq(design, attribute, rcond=None)[0][:-1]
-        return slope / np.linalg.norm(slope)
+def _unmapped(images, logits):
+    return (np.logaddexp(0, logits) - images * logits).reshape(len(images), -1).sum(1)
 
-    check_latent_direction(least_squares)
-    with pytest.raises(AssertionError, match="wrong way"):
-        check_latent_direction(lambda codes, attribute: -least_squares(codes, attribute))
-    with pytest.raises(AssertionError, match="length 1"):
-        check_latent_direction(lambda codes, attribute: 2 * least_squares(codes, attribute))
 
-    def covariance(codes, attribute):
-        direction = (codes - codes.mean(0)).T @ (attribute - attribute.mean())
-        return direction / np.linalg.norm(direction)
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (_averaged, "SUM"),
+        (_unmapped, "(x + 1) / 2"),
+        (lambda images, logits: -reconstruction_loss(images, logits), "sign is flipped"),
+        (lambda images, logits: reconstruction_loss(images, logits).sum(), "one loss per image"),
+    ],
+)
+def test_reconstruction_wrong_answers(answer, hint):
+    _wrong(check_bernoulli_reconstruction, answer, hint)
 
-    with pytest.raises(AssertionError, match="regression slope"):
-        check_latent_direction(covariance)
+
+def _covariance(codes, attribute):
+    direction = (codes - codes.mean(0)).T @ (attribute - attribute.mean())
+    return direction / np.linalg.norm(direction)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (lambda codes, attribute: -latent_direction(codes, attribute), "wrong way"),
+        (lambda codes, attribute: 2 * latent_direction(codes, attribute), "length 1"),
+        (_covariance, "regression slope"),
+    ],
+)
+def test_latent_direction_wrong_answers(answer, hint):
+    _wrong(check_latent_direction, answer, hint)
+
+
+def test_strict_raises_on_a_wrong_answer():
+    with pytest.raises(AssertionError, match="Not quite"):
+        check_latent_direction(_covariance, strict=True)
