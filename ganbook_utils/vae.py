@@ -12,7 +12,10 @@ Images enter and leave in [-1, 1], the book's convention (``data.normalize_image
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -347,3 +350,64 @@ def build_vae(
         seed=seed,
         name="vae",
     )
+
+
+# --- Shipped weights: trained once by ``python -m ganbook_utils train --model vae``. ----------
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+PRETRAINED_VAES = ("vae_mnist", "vae_mnist2d", "vae_shapes32")
+
+
+def build_vae_from_record(architecture: dict[str, Any]) -> VAE:
+    """A fresh ``VAE`` from a provenance ``architecture`` record (``build_vae`` arguments)."""
+    vae = build_vae(
+        tuple(architecture["image_shape"]),
+        architecture["latent_dim"],
+        beta=architecture.get("beta", 1.0),
+        likelihood=architecture["likelihood"],
+        filters=tuple(architecture.get("filters", (32, 64))),
+        hidden_units=architecture.get("hidden_units", 128),
+        observation_std=architecture.get("observation_std") or 0.1,  # None: not Gaussian
+        seed=0,
+    )
+    vae(np.zeros((1, *architecture["image_shape"]), np.float32))  # build it: (load|save)_weights
+    return vae
+
+
+def load_pretrained(name: str = "vae_mnist") -> tuple[VAE, dict[str, Any]] | None:
+    """(VAE with the shipped weights, provenance), or None when they are not shipped.
+
+    ``name`` is one of :data:`PRETRAINED_VAES` (``vae_mnist``: the VAE chapter's 16-d MNIST
+    model). The model is rebuilt from the provenance's ``architecture`` and loaded; it is not
+    compiled (compile it to train further). Raises ValueError for an unknown name.
+    """
+    if name not in PRETRAINED_VAES:
+        raise ValueError(
+            f"Unknown pretrained VAE {name!r}; choose one of {', '.join(PRETRAINED_VAES)}."
+        )
+    record, weights = WEIGHTS_DIR / f"{name}.json", WEIGHTS_DIR / f"{name}.weights.h5"
+    if not (record.exists() and weights.exists()):
+        return None
+    provenance = json.loads(record.read_text())
+    vae = build_vae_from_record(provenance["architecture"])
+    vae.load_weights(weights)
+    return vae, provenance
+
+
+def save_weights(vae: VAE, path: str | Path) -> None:
+    """Write the encoder's and decoder's weights (no optimizer state) to ``path`` (.weights.h5).
+
+    What :func:`load_pretrained` reads: a fresh copy of the model is built, given the trained
+    weights and saved, so the file does not depend on how the model was compiled.
+    """
+    architecture = {
+        "image_shape": list(vae.encoder.inputs[0].shape[1:]),
+        "latent_dim": vae.latent_dim,
+        "likelihood": vae.likelihood,
+        "observation_std": vae.observation_std,
+        "beta": vae.beta,
+    }
+    copy = build_vae_from_record(architecture)
+    copy.encoder.set_weights(vae.encoder.get_weights())
+    copy.decoder.set_weights(vae.decoder.get_weights())
+    copy.save_weights(path)

@@ -54,3 +54,25 @@ def test_train_exports_weights_and_resumes(tmp_path):
     generator.load_weights(str(prefix) + ".weights.h5")
     images = np.asarray(generator(np.zeros((2, 100), dtype="float32")))
     assert images.shape == (2, 28, 28, 1) and np.all(np.isfinite(images))
+
+
+def test_train_vae_exports_weights_that_load_pretrained_reads(tmp_path, monkeypatch):
+    from ganbook_utils import vae
+
+    prefix = tmp_path / "weights" / "vae_mnist"
+    arguments = ["train", "--model", "vae", "--source", "offline", "--profile", "smoke"]
+    arguments += ["--steps", "2", "--steps-per-epoch", "2", "--batch-size", "8"]
+    arguments += ["--train-size", "64", "--out", str(tmp_path / "run"), "--quiet"]
+    assert cli.main([*arguments, "--export", str(prefix)]) == 0
+    record = json.loads(prefix.with_suffix(".json").read_text())
+    assert record["model"] == "vae" and record["steps"] == 2
+    assert record["architecture"]["likelihood"] == "bernoulli"
+    assert np.isfinite(record["validation_negative_elbo"]["loss"]) and "fid" in record
+
+    monkeypatch.setattr(vae, "WEIGHTS_DIR", prefix.parent)
+    model, provenance = vae.load_pretrained("vae_mnist")
+    assert provenance == record and model.latent_dim == 16
+    images = model.sample(3, seed=0)
+    assert images.shape == (3, 28, 28, 1) and np.all(np.abs(images) <= 1)
+    with pytest.raises(ValueError, match="Unknown pretrained VAE"):
+        vae.load_pretrained("vae_nope")
