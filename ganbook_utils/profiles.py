@@ -34,6 +34,7 @@ class Profile:
     # Toy 2-D GAN on a mixture of Gaussians.
     toy_gan_steps: int
     toy_gan_samples: int  # generated points scored for mode coverage
+    toy_gan_seeds: int  # seeds of the toy chapter's comparison (its takeaways count over them)
     # DCGAN at 28x28x1 (MNIST) and the seed's 64x64x3 model (shapes / faces).
     dcgan_steps: int
     dcgan64_steps: int
@@ -72,6 +73,7 @@ _PROFILES = {
         pipeline_benchmark_batches=8,
         toy_gan_steps=200,
         toy_gan_samples=1_000,
+        toy_gan_seeds=2,
         dcgan_steps=20,
         dcgan64_steps=4,
         dcgan64_train_size=128,
@@ -95,6 +97,7 @@ _PROFILES = {
         pipeline_benchmark_batches=50,
         toy_gan_steps=3_000,
         toy_gan_samples=2_000,
+        toy_gan_seeds=3,
         dcgan_steps=3_000,
         dcgan64_steps=600,
         dcgan64_train_size=4_000,
@@ -118,6 +121,7 @@ _PROFILES = {
         pipeline_benchmark_batches=200,
         toy_gan_steps=10_000,
         toy_gan_samples=5_000,
+        toy_gan_seeds=3,
         dcgan_steps=20_000,
         dcgan64_steps=20_000,
         dcgan64_train_size=50_000,

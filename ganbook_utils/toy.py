@@ -363,11 +363,13 @@ def plot_snapshots(
     panel_titles: Sequence[str] | None = None,
     logits: bool = True,
     panel_size: float = 3.0,
+    surface_label: str = "raw output D(x)",
 ) -> Any:
     """A row of panels, one per snapshot: data (grey), samples (orange), decision surface.
 
     The background shows ``sigmoid(D(x))`` (``logits=True``), the probability the
-    discriminator gives to "real", or the raw critic score otherwise. Each panel is titled
+    discriminator gives to "real", or the raw output otherwise (a logit or a critic's score,
+    on one colour scale symmetric about 0, labelled ``surface_label``). Each panel is titled
     with ``panel_titles`` (default: its step) and its mode coverage. Returns the figure.
 
     Raises:
@@ -394,6 +396,8 @@ def plot_snapshots(
         layout="constrained",
     )
     image = None
+    surfaces = [np.abs(shot.surface).max() for shot in snapshots if shot.surface is not None]
+    raw_limit = float(max(surfaces, default=1.0)) or 1.0
     for axis, shot, panel_title in zip(axes[0], snapshots, panel_titles, strict=True):
         if shot.surface is not None:
             values = 1.0 / (1.0 + np.exp(-shot.surface)) if logits else shot.surface
@@ -402,8 +406,8 @@ def plot_snapshots(
                 extent=(-shot.extent, shot.extent, -shot.extent, shot.extent),
                 origin="lower",
                 cmap="RdBu_r",
-                vmin=0.0 if logits else None,
-                vmax=1.0 if logits else None,
+                vmin=0.0 if logits else -raw_limit,
+                vmax=1.0 if logits else raw_limit,
                 alpha=0.75,
             )
         axis.scatter(*real_points.T, s=2, c="0.35", label="data")
@@ -420,7 +424,7 @@ def plot_snapshots(
     axes[0, 0].set_ylabel("$x_2$")
     axes[0, 0].legend(loc="lower left", fontsize=8, markerscale=4)
     if image is not None:
-        label = "D(x) = P(real)" if logits else "critic score f(x)"
+        label = "sigmoid(D(x)) = P(real)" if logits else surface_label
         figure.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label=label)
     figure.suptitle(title)
     return figure
