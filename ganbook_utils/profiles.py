@@ -44,6 +44,7 @@ class Profile:
     # Variational autoencoders.
     vae_steps: int
     vae_latent_map_steps: int
+    vae_live_steps: int  # the VAE chapter's live run (the rest loads the shipped VAEs)
     # Domain classifier that supplies features for FID/IS on MNIST.
     classifier_steps: int
     # Evaluation: samples drawn for FID/IS/KID/PR, and subsets for KID.
@@ -80,6 +81,7 @@ _PROFILES = {
         dcgan64_width=8,
         vae_steps=20,
         vae_latent_map_steps=20,
+        vae_live_steps=20,
         classifier_steps=30,
         fid_samples=256,
         kid_subsets=10,
@@ -104,6 +106,7 @@ _PROFILES = {
         dcgan64_width=16,
         vae_steps=3_000,
         vae_latent_map_steps=2_000,
+        vae_live_steps=400,
         classifier_steps=1_500,
         fid_samples=2_000,
         kid_subsets=50,
@@ -128,6 +131,7 @@ _PROFILES = {
         dcgan64_width=64,
         vae_steps=20_000,
         vae_latent_map_steps=10_000,
+        vae_live_steps=2_000,
         classifier_steps=5_000,
         fid_samples=10_000,
         kid_subsets=100,

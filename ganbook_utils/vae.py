@@ -411,3 +411,50 @@ def save_weights(vae: VAE, path: str | Path) -> None:
     copy.encoder.set_weights(vae.encoder.get_weights())
     copy.decoder.set_weights(vae.decoder.get_weights())
     copy.save_weights(path)
+
+
+def load_or_train(
+    name: str,
+    images: np.ndarray,
+    steps: int,
+    directory: str | Path,
+    *,
+    latent_dim: int,
+    likelihood: str = "bernoulli",
+    observation_std: float = 0.1,
+    batch_size: int = 64,
+    progress: bool = True,
+) -> tuple[VAE, dict[str, Any]]:
+    """The shipped VAE ``name`` if it was trained for at least ``steps`` steps, else train one.
+
+    "Load if present, else train": a chapter asks for the budget it needs (its profile's
+    steps); the shipped weights serve whenever they are at least that well trained, otherwise
+    a VAE of the given architecture is trained here on ``images`` (uint8, NHWC) with the
+    recipe of ``python -m ganbook_utils train --model vae`` (Adam 1e-3, resumable fit in
+    ``directory``). Returns ``(vae, record)``: the provenance of the shipped weights, or
+    ``{"trained_here": True, "steps": ..., "train_images": ...}``.
+    """
+    shipped = load_pretrained(name)
+    if shipped is not None and shipped[1]["steps"] >= steps:
+        return shipped
+    from ganbook_utils import data, training  # higher-level modules: imported only to train
+
+    vae = build_vae(
+        images.shape[1:],
+        latent_dim,
+        likelihood=likelihood,
+        observation_std=observation_std,
+        seed=0,
+    )
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    run = training.fit_resumable(
+        vae,
+        data.make_pipeline(images, batch_size),
+        steps=steps,
+        directory=directory,
+        sample_grid=False,
+        progress=progress,
+    )
+    if run["diverged"]:
+        raise RuntimeError(run["diverged"])
+    return vae, {"trained_here": True, "steps": run["step"], "train_images": len(images)}

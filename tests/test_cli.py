@@ -76,3 +76,12 @@ def test_train_vae_exports_weights_that_load_pretrained_reads(tmp_path, monkeypa
     assert images.shape == (3, 28, 28, 1) and np.all(np.abs(images) <= 1)
     with pytest.raises(ValueError, match="Unknown pretrained VAE"):
         vae.load_pretrained("vae_nope")
+
+    # Load if present (and trained at least as long as asked), else train.
+    digits = np.zeros((16, 28, 28, 1), np.uint8)
+    options = {"latent_dim": 16, "batch_size": 8, "progress": False}
+    _, shipped = vae.load_or_train("vae_mnist", digits, 2, tmp_path / "a", **options)
+    assert shipped == record
+    trained, here = vae.load_or_train("vae_mnist", digits, 4, tmp_path / "b", **options)
+    assert here == {"trained_here": True, "steps": 4, "train_images": 16}
+    assert trained.sample(1, seed=0).shape == (1, 28, 28, 1)
