@@ -8,43 +8,211 @@
 * ``train --model vae --dataset mnist --out DIR --export PREFIX`` -- the same for the VAE
   chapter's model (``vae.load_pretrained`` reads the export); provenance adds the validation
   negative ELBO and, on MNIST, FID/KID/IS/precision/recall with the book's classifier.
+
+A resumed run keeps the optimizer settings of its checkpoint (``--learning-rate``,
+``--beta-1``) and its ``--steps-per-epoch``: omitted, they are taken from the checkpoint;
+given with another value, the command stops with a one-line error naming the flag and both
+values. User errors (an unknown dataset or profile, ``--out`` naming a file, a resume
+mismatch) print one line and exit with status 2, as argparse does.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ganbook_utils import profiles
 
 PROVENANCE_FILE = "provenance.json"
 GENERATOR_WEIGHTS_FILE = "generator.weights.h5"
+# A weights file is saved under this name first and renamed when complete.
+PARTIAL_WEIGHTS_SUFFIX = ".partial.weights.h5"
+# Optimizer settings a resumed run keeps, by the flag that sets them.
+RESUMED_FLAGS = {"learning_rate": "--learning-rate", "beta_1": "--beta-1"}
+
+
+class UsageError(Exception):
+    """A mistake in the command line: :func:`main` prints it as one line and exits with 2."""
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
-    profile = profiles.get_profile(args.name)
+    try:
+        profile = profiles.get_profile(args.name)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     print(profile if args.verbose else profile.name)
     return 0
 
 
+# --- train: what every model family shares ---------------------------------------------------
+
+
+def _train_profile(args: argparse.Namespace) -> profiles.Profile:
+    try:
+        return profiles.get_profile(args.profile)
+    except ValueError as error:
+        raise UsageError(f"--profile: {error}") from None
+
+
+def _check_dataset_name(name: str) -> None:
+    from ganbook_utils import data
+
+    if name not in data.DATASET_NAMES:
+        raise UsageError(
+            f"--dataset {name!r} is not a dataset; choose one of {', '.join(data.DATASET_NAMES)}."
+        )
+
+
+def _run_directory(args: argparse.Namespace) -> Path:
+    """``--out`` as a directory (created); a file there is a usage error."""
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {args.out} is a file; pass a directory (created if missing).")
+    out.mkdir(parents=True, exist_ok=True)
+    for partial in out.glob(f"*{PARTIAL_WEIGHTS_SUFFIX}"):
+        partial.unlink()  # left by a run killed while saving weights
+    return out
+
+
+def _saved_run(out: Path) -> dict[str, Any] | None:
+    """The records of ``out``'s checkpoint (``training.read_checkpoint``), or None."""
+    from ganbook_utils import training
+
+    path = out / training.CHECKPOINT_FILE
+    if not path.exists():
+        return None
+    try:
+        return training.read_checkpoint(path)
+    except (training.CheckpointError, OSError) as error:
+        raise UsageError(f"--out {out}: {error}") from None
+
+
+def _resumed_settings(
+    args: argparse.Namespace, saved: dict[str, Any] | None, defaults: dict[str, Any]
+) -> dict[str, Any]:
+    """Values for the settings a resumed run keeps (optimizer settings, steps per epoch).
+
+    Fresh run: the flag, else ``defaults[setting]``. Resumed run: an omitted flag takes the
+    checkpoint's value; a given one must equal it (else UsageError naming the flag and both).
+    """
+    chosen = {}
+    recorded: dict[str, Any] = {}
+    if saved is not None:
+        for record in saved["optimizers"].values():
+            for setting in RESUMED_FLAGS:
+                recorded.setdefault(setting, record.get(setting))
+        recorded["steps_per_epoch"] = saved["state"].get("steps_per_epoch")
+    flags = {**RESUMED_FLAGS, "steps_per_epoch": "--steps-per-epoch"}
+    for setting, flag in flags.items():
+        given = getattr(args, setting)
+        previous = recorded.get(setting)
+        if previous is None:
+            chosen[setting] = defaults.get(setting) if given is None else given
+        elif given is None:
+            chosen[setting] = previous
+        elif not _same_value(given, previous):
+            raise UsageError(
+                f"{flag} {given:g} differs from {previous:g}, the value the checkpoint in "
+                f"{args.out} was trained with; a resumed run keeps it: omit {flag} (or pass "
+                f"{previous:g}) to resume, or choose a new --out."
+            )
+        else:
+            chosen[setting] = previous
+    return chosen
+
+
+def _same_value(given: float, previous: float) -> bool:
+    return abs(given - previous) <= 1e-6 * max(abs(given), abs(previous))
+
+
+def _fit(training: Any, model: Any, pipeline: Any, steps: int, out: Path, settings, args):
+    """``training.fit_resumable`` with the checkpoint's mismatches as one-line usage errors."""
+    try:
+        return training.fit_resumable(
+            model,
+            pipeline,
+            steps,
+            out,
+            steps_per_epoch=settings["steps_per_epoch"],
+            progress=not args.quiet,
+        )
+    except training.ResumeMismatch as error:
+        flag = RESUMED_FLAGS.get(error.setting, error.setting)
+        raise UsageError(
+            f"{flag} {error.requested!r} differs from {error.saved!r}, the value the checkpoint "
+            f"in {out} was trained with; resume with the same settings or choose a new --out."
+        ) from None
+    except training.CheckpointError as error:
+        raise UsageError(
+            f"--out {out}: {error} (use the --model, --width, --latent-dim and --loss of the run "
+            "that made it, or a new --out)"
+        ) from None
+
+
+def _save_weights_atomic(save: Callable[[Path], None], path: Path) -> None:
+    """Save a ``.weights.h5`` file under a partial name, then rename it: whole or absent."""
+    partial = path.with_name(path.name.removesuffix(".weights.h5") + PARTIAL_WEIGHTS_SUFFIX)
+    save(partial)
+    os.replace(partial, path)
+
+
+def _write_outputs(out: Path, provenance: dict, weights: Path, export: str | None) -> None:
+    """provenance.json in ``out`` and, with ``--export PREFIX``, the weights and provenance copy."""
+    from ganbook_utils import training
+
+    text = json.dumps(provenance, indent=2) + "\n"
+    training.write_text_atomic(out / PROVENANCE_FILE, text)
+    if export:
+        prefix = Path(export)
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        _save_weights_atomic(
+            lambda partial: shutil.copyfile(weights, partial),
+            prefix.with_name(prefix.name + ".weights.h5"),
+        )
+        training.write_text_atomic(prefix.with_name(prefix.name + ".json"), text)
+        print(f"Exported {prefix}.weights.h5 and {prefix}.json")
+
+
+def _default(value: Any, default: Any) -> Any:
+    """``value`` unless it is None (an explicit 0 stays 0 and is refused by the checks)."""
+    return default if value is None else value
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
-    if args.model == "vae":
-        return _cmd_train_vae(args)
+    _check_dataset_name(args.dataset)
+    return TRAINERS[args.model](args)
+
+
+# --- train: the model families -----------------------------------------------------------------
+
+
+def _train_dcgan(args: argparse.Namespace) -> int:
+    """``train --model dcgan28|dcgan32|dcgan64``: the DCGAN chapter's recipes."""
     from ganbook_utils import data, models, training
 
-    profile = profiles.get_profile(args.profile)
+    profile = _train_profile(args)
+    out = _run_directory(args)
     big = args.model != "dcgan28"
-    steps = args.steps or (profile.dcgan64_steps if big else profile.dcgan_steps)
-    train_size = args.train_size or (profile.dcgan64_train_size if big else profile.train_size)
-    batch_size = args.batch_size or profile.batch_size
+    steps = _default(args.steps, profile.dcgan64_steps if big else profile.dcgan_steps)
+    train_size = _default(
+        args.train_size, profile.dcgan64_train_size if big else profile.train_size
+    )
+    batch_size = _default(args.batch_size, profile.batch_size)
     image_shape = models.DCGAN_IMAGE_SHAPES[args.model]
     recipe = training.DCGAN_RECIPES[args.model]
-    width = args.width or (profile.dcgan64_width if args.model == "dcgan64" else recipe["width"])
+    width = _default(
+        args.width, profile.dcgan64_width if args.model == "dcgan64" else recipe["width"]
+    )
+    settings = _resumed_settings(
+        args, _saved_run(out), {**recipe, "steps_per_epoch": max(1, steps // 20)}
+    )
 
     import keras
 
@@ -58,8 +226,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     if splits.image_shape != image_shape:
-        raise SystemExit(
-            f"error: dataset {args.dataset!r} has images of shape {splits.image_shape} but model "
+        raise UsageError(
+            f"--dataset {args.dataset!r} has images of shape {splits.image_shape} but --model "
             f"{args.model!r} makes {image_shape}; pick a matching pair (dcgan28: mnist, "
             "dcgan32: shapes32/cifar10, dcgan64: shapes64/lfw64)."
         )
@@ -69,40 +237,32 @@ def _cmd_train(args: argparse.Namespace) -> int:
         loss=args.loss,
         width=width,
         latent_dim=args.latent_dim,
-        learning_rate=args.learning_rate,
-        beta_1=args.beta_1,
+        learning_rate=settings["learning_rate"],
+        beta_1=settings["beta_1"],
     )
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    previous = out / PROVENANCE_FILE
-    earlier_wall = json.loads(previous.read_text())["wall_time_s"] if previous.exists() else 0.0
-    start = time.perf_counter()
-    result = training.fit_resumable(
-        gan, pipeline, steps, out, steps_per_epoch=args.steps_per_epoch, progress=not args.quiet
-    )
-    wall = earlier_wall + time.perf_counter() - start
+    result = _fit(training, gan, pipeline, steps, out, settings, args)
     if result["diverged"]:
-        print(result["diverged"], file=sys.stderr)
-        return 1
+        return 1  # the DivergenceGuard has printed why
 
     # The moving average of the weights, the ones `GAN.sample` uses, are the ones to ship.
     with gan.averaged_generator() as generator:
-        generator.save_weights(out / GENERATOR_WEIGHTS_FILE)
+        _save_weights_atomic(generator.save_weights, out / GENERATOR_WEIGHTS_FILE)
     history = result["history"]
+    ran = training.optimizer_settings(gan)["d_optimizer"]  # what trained, not what was asked
     provenance = {
         "command": "python -m ganbook_utils " + shlex.join(args.argv),
         "profile": profile.name,
         "model": args.model,
         "architecture": {
             "model": args.model,
-            "latent_dim": args.latent_dim or recipe["latent_dim"],
+            "latent_dim": _default(args.latent_dim, recipe["latent_dim"]),
             "width": width,
         },
         "loss": args.loss,
-        "learning_rate": args.learning_rate or recipe["learning_rate"],
-        "beta_1": recipe["beta_1"] if args.beta_1 is None else args.beta_1,
+        "learning_rate": ran["learning_rate"],
+        "beta_1": ran["beta_1"],
         "batch_size": batch_size,
+        "steps_per_epoch": settings["steps_per_epoch"],
         "generator_ema_momentum": (
             training.GENERATOR_EMA_MOMENTUM if recipe["generator_ema"] else None
         ),
@@ -117,19 +277,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
         },
         "steps": result["step"],
         "seed": args.seed,
-        "wall_time_s": round(wall, 1),
+        # Training time summed over every resumed run (up to its last checkpoint).
+        "wall_time_s": round(result["wall_time_s"], 1),
         "final_losses": {k: v[-1] for k, v in history.items() if k != "step" and v},
         "generator_parameters": int(gan.generator.count_params()),
     }
-    previous.write_text(json.dumps(provenance, indent=2) + "\n")
-    print(f"Trained {result['step']} steps in {wall:.0f} s; outputs in {out}/")
-    if args.export:
-        prefix = Path(args.export)
-        prefix.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out / GENERATOR_WEIGHTS_FILE, prefix.with_name(prefix.name + ".weights.h5"))
-        prefix.with_name(prefix.name + ".json").write_text(json.dumps(provenance, indent=2) + "\n")
-        print(f"Exported {prefix}.weights.h5 and {prefix}.json")
+    print(f"Trained {result['step']} steps in {result['wall_time_s']:.0f} s; outputs in {out}/")
+    _write_outputs(out, provenance, out / GENERATOR_WEIGHTS_FILE, args.export)
     return 0
+
+
+VAE_DEFAULTS = {"latent_dim": 16, "learning_rate": 1e-3, "beta_1": 0.9}
 
 
 def _cmd_train_vae(args: argparse.Namespace) -> int:
@@ -139,20 +297,28 @@ def _cmd_train_vae(args: argparse.Namespace) -> int:
     from ganbook_utils import data, training
     from ganbook_utils import vae as vae_module
 
-    profile = profiles.get_profile(args.profile)
-    steps = args.steps or profile.vae_steps
-    batch_size = args.batch_size or profile.batch_size
-    latent_dim = args.latent_dim or 16
-    learning_rate = args.learning_rate or 1e-3
+    profile = _train_profile(args)
+    out = _run_directory(args)
+    steps = _default(args.steps, profile.vae_steps)
+    batch_size = _default(args.batch_size, profile.batch_size)
+    latent_dim = _default(args.latent_dim, VAE_DEFAULTS["latent_dim"])
+    settings = _resumed_settings(
+        args,
+        _saved_run(out),
+        {**VAE_DEFAULTS, "steps_per_epoch": max(1, steps // 20)},
+    )
     keras.utils.set_random_seed(args.seed)
     splits = data.load_dataset(
         args.dataset,
         source=args.source,
-        train_size=args.train_size or profile.train_size,
+        train_size=_default(args.train_size, profile.train_size),
         val_size=profile.val_size,
         seed=args.seed,
     )
-    likelihood = args.likelihood or ("bernoulli" if splits.image_shape[-1] == 1 else "gaussian")
+    if args.likelihood is None:
+        likelihood = "bernoulli" if splits.image_shape[-1] == 1 else "gaussian"
+    else:
+        likelihood = args.likelihood
     model = vae_module.build_vae(
         splits.image_shape,
         latent_dim,
@@ -160,28 +326,17 @@ def _cmd_train_vae(args: argparse.Namespace) -> int:
         observation_std=args.observation_std,
         seed=args.seed,
     )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    previous = out / PROVENANCE_FILE
-    earlier_wall = json.loads(previous.read_text())["wall_time_s"] if previous.exists() else 0.0
-    start = time.perf_counter()
-    result = training.fit_resumable(
-        model,
-        data.make_pipeline(splits.train.images, batch_size, seed=args.seed),
-        steps,
-        out,
-        steps_per_epoch=args.steps_per_epoch,
-        progress=not args.quiet,
+    model.compile(
+        optimizer=keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"])
     )
-    wall = earlier_wall + time.perf_counter() - start
+    pipeline = data.make_pipeline(splits.train.images, batch_size, seed=args.seed)
+    result = _fit(training, model, pipeline, steps, out, settings, args)
     if result["diverged"]:
-        print(result["diverged"], file=sys.stderr)
-        return 1
+        return 1  # the DivergenceGuard has printed why
     val_images = data.normalize_images(splits.val.images)
     validation = model.negative_elbo(val_images)
     weights = out / "vae.weights.h5"
-    vae_module.save_weights(model, weights)
+    _save_weights_atomic(lambda path: vae_module.save_weights(model, path), weights)
     history = result["history"]
     provenance = {
         "command": "python -m ganbook_utils " + shlex.join(args.argv),
@@ -196,8 +351,11 @@ def _cmd_train_vae(args: argparse.Namespace) -> int:
             "filters": [32, 64],
             "hidden_units": 128,
         },
-        "learning_rate": learning_rate,
+        # What trained (the optimizer's own record), not what the command line asked.
+        "learning_rate": training.optimizer_settings(model)["optimizer"]["learning_rate"],
+        "beta_1": training.optimizer_settings(model)["optimizer"]["beta_1"],
         "batch_size": batch_size,
+        "steps_per_epoch": settings["steps_per_epoch"],
         "data": {
             "name": splits.name,
             "source": splits.source,
@@ -207,7 +365,8 @@ def _cmd_train_vae(args: argparse.Namespace) -> int:
         },
         "steps": result["step"],
         "seed": args.seed,
-        "wall_time_s": round(wall, 1),
+        # Training time summed over every resumed run (up to its last checkpoint).
+        "wall_time_s": round(result["wall_time_s"], 1),
         "final_losses": {k: v[-1] for k, v in history.items() if k != "step" and v},
         # One reparameterised sample per image (seed 0), in nats per image.
         "validation_negative_elbo": {k: round(v, 3) for k, v in validation.items()},
@@ -216,18 +375,21 @@ def _cmd_train_vae(args: argparse.Namespace) -> int:
     if splits.image_shape == (28, 28, 1):
         provenance["evaluation"] = _mnist_sample_scores(model, profile)
         provenance["fid"] = provenance["evaluation"]["fid"]["mean"]
-    previous.write_text(json.dumps(provenance, indent=2) + "\n")
     print(
-        f"Trained {result['step']} steps in {wall:.0f} s; validation negative ELBO "
-        f"{validation['loss']:.2f} nats; outputs in {out}/"
+        f"Trained {result['step']} steps in {result['wall_time_s']:.0f} s; validation negative "
+        f"ELBO {validation['loss']:.2f} nats; outputs in {out}/"
     )
-    if args.export:
-        prefix = Path(args.export)
-        prefix.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(weights, prefix.with_name(prefix.name + ".weights.h5"))
-        prefix.with_name(prefix.name + ".json").write_text(json.dumps(provenance, indent=2) + "\n")
-        print(f"Exported {prefix}.weights.h5 and {prefix}.json")
+    _write_outputs(out, provenance, weights, args.export)
     return 0
+
+
+# --model NAME -> the function that trains it. A new family adds one entry (and its flags).
+TRAINERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "dcgan28": _train_dcgan,
+    "dcgan32": _train_dcgan,
+    "dcgan64": _train_dcgan,
+    "vae": _cmd_train_vae,
+}
 
 
 def _mnist_sample_scores(model, profile: profiles.Profile) -> dict:
@@ -268,8 +430,15 @@ def _mnist_sample_scores(model, profile: profiles.Profile) -> dict:
     return record
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with each error on one line (``prog: error: ...``) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m ganbook_utils",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -285,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a DCGAN into a directory (run again to resume)"
     )
     train.add_argument(
-        "--model", default="dcgan28", choices=["dcgan28", "dcgan32", "dcgan64", "vae"]
+        "--model", default="dcgan28", choices=list(TRAINERS), help="the model family"
     )
     train.add_argument("--dataset", default="mnist", help="a ganbook_utils.data dataset name")
     train.add_argument("--out", required=True, help="directory for checkpoints and samples")
@@ -304,7 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps-per-epoch",
         type=_positive_int,
         default=None,
-        help="steps between checkpoints and sample grids (default: steps // 20)",
+        help="steps between checkpoints and sample grids (default: steps // 20; on resume: "
+        "the checkpoint's)",
     )
     train.add_argument(
         "--loss",
@@ -313,9 +483,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--width", type=_positive_int, default=None)
     train.add_argument("--latent-dim", type=_positive_int, default=None)
-    train.add_argument("--learning-rate", type=float, default=None)
-    train.add_argument("--beta-1", type=float, default=None)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--learning-rate",
+        type=_positive_float,
+        default=None,
+        help="Adam's learning rate (default: the recipe's; on resume: the checkpoint's)",
+    )
+    train.add_argument(
+        "--beta-1",
+        type=_unit_interval,
+        default=None,
+        help="Adam's beta_1 in [0, 1) (default: the recipe's; on resume: the checkpoint's)",
+    )
+    train.add_argument("--seed", type=_non_negative_int, default=0)
     train.add_argument("--source", default="auto", choices=["auto", "download", "offline"])
     train.add_argument(
         "--no-mixed-precision",
@@ -334,13 +514,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--observation-std",
-        type=float,
+        type=_positive_float,
         default=0.3,
         help="vae only: pixel noise of the gaussian likelihood, on the [-1, 1] scale",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
     return parser
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _unit_interval(text: str) -> float:
+    value = _float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -355,6 +569,10 @@ def _positive_int(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     args.argv = argv
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UsageError as error:
+        parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")

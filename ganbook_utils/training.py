@@ -18,10 +18,13 @@ The GAN runs under a ``tf.distribute`` strategy: create the models, the ``GAN`` 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
 import sys
+import time
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from ganbook_utils import losses, models
+from ganbook_utils import checks, losses, models
 
 CHECKPOINT_FILE = "checkpoint.npz"
 HISTORY_FILE = "history.json"
@@ -99,9 +102,7 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         if latent_dim is None:
             latent_dim = generator.input_shape[-1]
-        if not isinstance(latent_dim, int) or latent_dim < 1:
-            raise ValueError(f"latent_dim must be a positive integer; got {latent_dim!r}.")
-        self.latent_dim = latent_dim
+        self.latent_dim = checks.integer(latent_dim, "latent_dim", who="GAN")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         # Both sub-models are built; without this Keras would try to trace `call` to build it.
@@ -141,17 +142,14 @@ class GAN(keras.Model):
                 "d_optimizer and g_optimizer are the same object; give each player its own "
                 "optimizer (their moment estimates must not mix)."
             )
-        if not isinstance(d_steps, int) or d_steps < 1:
-            raise ValueError(f"d_steps must be a positive integer; got {d_steps!r}.")
+        d_steps = checks.integer(d_steps, "d_steps", who="GAN.compile")
         self.d_loss_fn, self.g_loss_fn = _resolve_loss(loss)
         if gradient_penalty_weight is None:
             wasserstein = loss == "wasserstein"
             gradient_penalty_weight = losses.GRADIENT_PENALTY_WEIGHT if wasserstein else 0.0
-        if gradient_penalty_weight < 0:
-            raise ValueError(
-                f"gradient_penalty_weight must be >= 0; got {gradient_penalty_weight}."
-            )
-        self.gradient_penalty_weight = float(gradient_penalty_weight)
+        self.gradient_penalty_weight = checks.number(
+            gradient_penalty_weight, "gradient_penalty_weight", low=0, who="GAN.compile"
+        )
         self.d_steps = d_steps
         if self.generator.dtype_policy.name == "mixed_float16":
             # float16 gradients underflow; a loss-scale optimizer scales the loss up and the
@@ -229,8 +227,8 @@ class GAN(keras.Model):
 
     def latent_vectors(self, n: int, seed: int = 0) -> np.ndarray:
         """``n`` standard normal latent vectors (n, latent_dim), float32, fixed by ``seed``."""
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive integer; got {n!r}.")
+        n = checks.integer(n, "n", who="latent_vectors")
+        seed = checks.seed(seed, who="latent_vectors")
         return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype("float32")
 
     @contextlib.contextmanager
@@ -297,6 +295,38 @@ DCGAN_RECIPES: dict[str, dict[str, Any]] = {
 GENERATOR_EMA_MOMENTUM = 0.995
 
 
+def resolve_gan_settings(
+    model: str = "dcgan28",
+    width: int | None = None,
+    latent_dim: int | None = None,
+    learning_rate: float | None = None,
+    beta_1: float | None = None,
+) -> dict[str, Any]:
+    """The recipe's values for the settings given as None, the others checked.
+
+    ``width`` and ``latent_dim`` are positive integers (NumPy ones too), ``learning_rate`` > 0,
+    ``beta_1`` in [0, 1). An explicit 0 is refused, never replaced by the default.
+    """
+    recipe = DCGAN_RECIPES[model]
+    chosen = {
+        "width": width,
+        "latent_dim": latent_dim,
+        "learning_rate": learning_rate,
+        "beta_1": beta_1,
+    }
+    chosen = {key: recipe[key] if value is None else value for key, value in chosen.items()}
+    return {
+        "width": checks.integer(chosen["width"], "width", who="build_gan"),
+        "latent_dim": checks.integer(chosen["latent_dim"], "latent_dim", who="build_gan"),
+        "learning_rate": checks.number(
+            chosen["learning_rate"], "learning_rate", low=0, low_open=True, who="build_gan"
+        ),
+        "beta_1": checks.number(
+            chosen["beta_1"], "beta_1", low=0, high=1, high_open=True, who="build_gan"
+        ),
+    }
+
+
 def build_gan(
     model: str = "dcgan28",
     loss: str = "non_saturating",
@@ -313,22 +343,23 @@ def build_gan(
     penalty is per image) and trains 5 critic steps per generator step. With
     ``generator_ema`` (default: the recipe's) the generator optimizer keeps a moving average of
     the weights (momentum :data:`GENERATOR_EMA_MOMENTUM`) that :meth:`GAN.sample` uses. Call inside
-    ``strategy.scope()`` to distribute. Raises ValueError for an unknown model or loss.
+    ``strategy.scope()`` to distribute. Raises ValueError for an unknown model or loss, a
+    non-positive size or learning rate, or ``beta_1`` outside [0, 1).
     """
     if model not in DCGAN_RECIPES:
         raise ValueError(f"Unknown model {model!r}; choose one of {', '.join(DCGAN_RECIPES)}.")
     recipe = DCGAN_RECIPES[model]
     losses.get_gan_loss(loss)  # validates the name before building anything
+    settings = resolve_gan_settings(model, width, latent_dim, learning_rate, beta_1)
     wasserstein = loss == "wasserstein"
     generator, discriminator = models.build_dcgan(
         model,
-        latent_dim=latent_dim or recipe["latent_dim"],
-        width=width or recipe["width"],
+        latent_dim=settings["latent_dim"],
+        width=settings["width"],
         normalization="layer" if wasserstein else "batch",
     )
     gan = GAN(generator, discriminator)
-    rate = learning_rate or recipe["learning_rate"]
-    beta = recipe["beta_1"] if beta_1 is None else beta_1
+    rate, beta = settings["learning_rate"], settings["beta_1"]
     beta_2 = 0.9 if wasserstein else 0.999
     compile_kwargs.setdefault("d_steps", 5 if wasserstein else 1)
     gan.compile(
@@ -373,12 +404,30 @@ class _StepCounting(keras.callbacks.Callback):
 
 
 def tile_images(images: np.ndarray, columns: int | None = None, padding: int = 1) -> np.ndarray:
-    """Tile (N, H, W, C) images in [-1, 1] into one uint8 grid (rows*H, columns*W, C)."""
-    images = np.asarray(images, dtype="float32")
-    if images.ndim != 4 or len(images) == 0:
-        raise ValueError(f"Expected images shaped (N, H, W, C); got shape {images.shape}.")
+    """Tile (N, H, W, C) float images in [-1, 1] into one uint8 grid (rows*H, columns*W, C).
+
+    Raises ValueError for uint8 or integer input (pixels already: normalize them with
+    ``data.normalize_images`` first), NaN/inf, values outside [-1, 1], or a bad shape.
+    """
+    array = np.asarray(images)
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(
+            f"tile_images expects float images in [-1, 1]; got dtype {array.dtype}. For uint8 "
+            "pixels use data.normalize_images(images) first (or plotting.image_grid)."
+        )
+    if array.ndim != 4 or len(array) == 0 or array.shape[-1] not in (1, 3):
+        raise ValueError(
+            "tile_images expects a non-empty batch shaped (N, H, W, C), channels last with "
+            f"C = 1 or 3; got shape {array.shape}."
+        )
+    images = array.astype("float32")
+    from ganbook_utils.data import check_unit_range
+
+    check_unit_range(images, "tile_images", pixels_fix="normalize them with data.normalize_images")
     count, height, width, channels = images.shape
-    columns = columns or math.ceil(math.sqrt(count))
+    columns = math.ceil(math.sqrt(count)) if columns is None else columns
+    columns = checks.integer(columns, "columns", who="tile_images")
+    padding = checks.integer(padding, "padding", minimum=0, who="tile_images")
     rows = math.ceil(count / columns)
     grid = np.full(
         (rows * (height + padding) + padding, columns * (width + padding) + padding, channels),
@@ -402,13 +451,72 @@ def _to_pil(grid: np.ndarray, scale: int):
     return image
 
 
+# --- Files of a run: each written whole (temporary file + os.replace) or not at all. ----------
+
+TEMPORARY_SUFFIX = ".tmp"
+
+
+def _temporary_path(path: Path) -> Path:
+    return path.with_name(path.name + TEMPORARY_SUFFIX)
+
+
+def write_bytes_atomic(path: str | os.PathLike, payload: bytes) -> Path:
+    """Write ``payload`` to ``path`` whole: a temporary file next to it, then ``os.replace``.
+
+    A process killed mid-write leaves the previous file (or none) and a stale ``.tmp``, which
+    :func:`fit_resumable` removes, never a truncated ``path``.
+    """
+    path = Path(path)
+    temporary = _temporary_path(path)
+    with open(temporary, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """:func:`write_bytes_atomic` for UTF-8 text (``history.json``, ``provenance.json``, ...)."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def _save_image_atomic(image: Any, path: Path, **save_kwargs: Any) -> None:
+    buffer = io.BytesIO()
+    image.save(buffer, **save_kwargs)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Delete the ``*.tmp`` files a killed run left in ``directory``; returns what was removed."""
+    removed = []
+    for path in sorted(Path(directory).glob(f"*{TEMPORARY_SUFFIX}")):
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _readable_image(path: Path) -> bool:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return True
+
+
 class SampleGrid(keras.callbacks.Callback):
     """Save a grid of ``model.sample(n, seed)`` as ``samples_epoch_XXXX.png`` after each epoch.
 
     The same seed every epoch shows the same latent vectors evolving. At the end of training
     (or with :meth:`write_gif`) the PNGs in ``directory`` are assembled into ``samples.gif``.
     ``scale`` enlarges the grid (nearest neighbour); None picks 2 below 48 pixels, else 1.
-    Works with any model that has ``sample(n, seed=...)`` returning images in [-1, 1].
+    Works with any model that has ``sample(n, seed=...)`` returning images in [-1, 1]. Every
+    file is written whole (temporary file + rename). With a ``guard`` (a
+    :class:`DivergenceGuard`) nothing is drawn once it has seen the run diverge.
     """
 
     def __init__(
@@ -419,52 +527,105 @@ class SampleGrid(keras.callbacks.Callback):
         scale: int | None = None,
         gif_name: str = "samples.gif",
         frame_ms: int = 300,
+        guard: DivergenceGuard | None = None,
     ):
         super().__init__()
-        if n < 1 or (scale is not None and scale < 1):
-            raise ValueError(f"n and scale must be positive; got n={n}, scale={scale}.")
+        n = checks.integer(n, "n", who="SampleGrid")
+        scale = checks.optional_integer(scale, "scale", who="SampleGrid")
         self.directory = Path(directory)
-        self.n, self.seed, self.scale = n, seed, scale
+        self.n, self.seed, self.scale = n, checks.seed(seed, who="SampleGrid"), scale
         self.gif_path = self.directory / gif_name
-        self.frame_ms = frame_ms
+        self.frame_ms = checks.integer(frame_ms, "frame_ms", who="SampleGrid")
+        self.guard = guard
+        self.write_gif_at_end = True
+
+    def frame_path(self, epoch: int) -> Path:
+        """The PNG of ``epoch`` (1-based: the state after that many epochs)."""
+        return self.directory / f"samples_epoch_{epoch:04d}.png"
 
     def frame_paths(self) -> list[Path]:
         """The saved PNG frames, in epoch order."""
         return sorted(self.directory.glob("samples_epoch_*.png"))
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+    def _diverged(self) -> bool:
+        return self.guard is not None and self.guard.message is not None
+
+    def draw(self, epoch: int) -> Path | None:
+        """Write the frame of ``epoch`` from the model as it is now; None if it is not finite."""
         images = np.asarray(self.model.sample(self.n, seed=self.seed))
         if not np.all(np.isfinite(images)):
-            return  # a diverged model: the DivergenceGuard reports it; keep the frames clean
+            return None  # a diverged model: the DivergenceGuard reports it; keep the frames clean
         self.directory.mkdir(parents=True, exist_ok=True)
         # Small images (MNIST's 28 pixels) are enlarged 2x so that the GIF is legible.
-        scale = self.scale or (2 if images.shape[1] < 48 else 1)
-        image = _to_pil(tile_images(images), scale)
-        image.save(self.directory / f"samples_epoch_{epoch + 1:04d}.png")
+        scale = self.scale if self.scale is not None else (2 if images.shape[1] < 48 else 1)
+        path = self.frame_path(epoch)
+        _save_image_atomic(_to_pil(tile_images(images), scale), path, format="PNG")
+        return path
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if not self._diverged():
+            self.draw(epoch + 1)
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self.write_gif()
+        if self.write_gif_at_end and not self._diverged():
+            self.write_gif()
+
+    def repair(self, epoch: int) -> list[str]:
+        """Make the frames on disk those of a run restored at ``epoch``; returns notes.
+
+        Frames after ``epoch`` (drawn after the last checkpoint, by a run that was then
+        killed) are removed: training redraws them. The frame of ``epoch`` itself, if missing
+        or unreadable, is redrawn from the restored model. An unreadable earlier frame (a
+        kill mid-write by an older version) cannot be redrawn; it is removed and a note says
+        the GIF skips it.
+        """
+        notes = []
+        for path in self.frame_paths():
+            number = int(path.stem.rsplit("_", 1)[-1]) if path.stem[-4:].isdigit() else 0
+            if number > epoch:
+                path.unlink()
+            elif number < epoch and not _readable_image(path):
+                path.unlink()
+                notes.append(
+                    f"{path.name} was unreadable (a run killed while writing it?); "
+                    "the GIF skips that epoch."
+                )
+        current = self.frame_path(epoch)
+        if epoch > 0 and (not current.exists() or not _readable_image(current)):
+            self.draw(epoch)
+        return notes
 
     def write_gif(self) -> Path | None:
-        """Assemble the PNG frames into the GIF (looping; the last frame held longer)."""
+        """Assemble the readable PNG frames into the GIF (looping; the last frame held longer).
+
+        Unreadable frames are skipped with a printed note, so a damaged frame never costs the
+        rest of a run (weights, provenance).
+        """
         from PIL import Image
 
-        paths = self.frame_paths()
-        if not paths:
+        frames = []
+        for path in self.frame_paths():
+            if _readable_image(path):
+                with Image.open(path) as frame:
+                    frames.append(frame.convert("P", palette=Image.ADAPTIVE))
+            else:
+                print(f"Note: {path.name} is unreadable; the GIF skips it.", flush=True)
+        if not frames:
             return None
-        frames = [Image.open(path).convert("P", palette=Image.ADAPTIVE) for path in paths]
         durations = [self.frame_ms] * (len(frames) - 1) + [self.frame_ms * 5]
-        temporary = self.gif_path.with_suffix(".gif.tmp")
-        frames[0].save(
-            temporary,
+        _save_image_atomic(
+            frames[0],
+            self.gif_path,
             format="GIF",
             save_all=True,
             append_images=frames[1:],
             duration=durations,
             loop=0,
         )
-        os.replace(temporary, self.gif_path)
         return self.gif_path
+
+
+# --- Checkpoints: weights, optimizer states and settings, and the run's record, in one file. --
 
 
 def _optimizers_of(model: keras.Model) -> list[tuple[str, keras.optimizers.Optimizer]]:
@@ -486,13 +647,110 @@ def checkpoint_variables(model: keras.Model) -> list[tuple[str, Any]]:
     return named
 
 
-def save_checkpoint(
-    model: keras.Model, path: str | os.PathLike, state: dict[str, Any] | None = None
-) -> Path:
-    """Write weights, optimizer states and a JSON-able ``state`` dict to one ``.npz`` file.
+# Settings of an optimizer that decide how a resumed run trains. The learning rate would be
+# restored from the checkpoint (it is one of the optimizer's variables) while the others come
+# from the new optimizer: a silent mix. They are saved and compared instead.
+OPTIMIZER_SETTINGS = (
+    "learning_rate",
+    "beta_1",
+    "beta_2",
+    "epsilon",
+    "amsgrad",
+    "weight_decay",
+    "clipnorm",
+    "global_clipnorm",
+    "clipvalue",
+    "use_ema",
+    "ema_momentum",
+)
 
-    The file is written next to its destination and then renamed over it (``os.replace`` is
-    atomic), so a run killed mid-write leaves the previous checkpoint intact.
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    return json.loads(json.dumps(value, default=str))  # e.g. a learning-rate schedule's config
+
+
+def optimizer_settings(model: keras.Model) -> dict[str, dict[str, Any]]:
+    """``{attribute: {"class": ..., "learning_rate": ..., "beta_1": ..., ...}}`` of each optimizer.
+
+    A loss-scale wrapper (mixed precision) is looked through: its inner optimizer's settings.
+    """
+    settings = {}
+    for attribute, optimizer in _optimizers_of(model):
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        config = inner.get_config()
+        record = {"class": type(inner).__name__}
+        record.update({k: _json_value(config[k]) for k in OPTIMIZER_SETTINGS if k in config})
+        settings[attribute] = record
+    return settings
+
+
+def _same_setting(saved: Any, requested: Any) -> bool:
+    if isinstance(saved, float) and isinstance(requested, float):
+        # float32 variables round both sides alike; 1e-6 relative covers the round-off only.
+        return math.isclose(saved, requested, rel_tol=1e-6, abs_tol=0.0)
+    return saved == requested
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read, or that does not fit the model given."""
+
+
+class ResumeMismatch(CheckpointError):
+    """The model's optimizer settings differ from those the checkpoint was trained with.
+
+    ``setting`` (e.g. ``"learning_rate"``), ``saved`` and ``requested`` say which and how;
+    ``optimizer`` is the model attribute holding it (``d_optimizer``, ``optimizer``, ...).
+    """
+
+    def __init__(self, message: str, setting: str, saved: Any, requested: Any, optimizer: str):
+        super().__init__(message)
+        self.setting, self.saved, self.requested, self.optimizer = (
+            setting,
+            saved,
+            requested,
+            optimizer,
+        )
+
+
+def compare_optimizer_settings(
+    saved: dict[str, dict[str, Any]], model: keras.Model, where: str = "The checkpoint"
+) -> None:
+    """Raise :class:`ResumeMismatch` at the first setting where ``model`` differs from ``saved``."""
+    current = optimizer_settings(model)
+    for attribute, record in saved.items():
+        mine = current.get(attribute)
+        if mine is None:
+            continue  # a different set of optimizers shows up as a variable-count mismatch
+        for setting, value in record.items():
+            if setting in mine and not _same_setting(value, mine[setting]):
+                raise ResumeMismatch(
+                    f"{where} was trained with {setting}={value!r} ({attribute}); the model "
+                    f"given has {setting}={mine[setting]!r}. A resumed run keeps its optimizer "
+                    f"settings: compile with {setting}={value!r} to resume, or train into a new "
+                    "directory.",
+                    setting=setting,
+                    saved=value,
+                    requested=mine[setting],
+                    optimizer=attribute,
+                )
+
+
+def save_checkpoint(
+    model: keras.Model,
+    path: str | os.PathLike,
+    state: dict[str, Any] | None = None,
+    run: dict[str, Any] | None = None,
+) -> Path:
+    """Write weights, optimizer states and settings and JSON-able dicts to one ``.npz`` file.
+
+    ``state`` is what :func:`load_checkpoint` returns (e.g. the step); ``run`` is the run's
+    record (history, wall time) that :func:`read_checkpoint` returns. The file is written next
+    to its destination and then renamed over it (``os.replace`` is atomic), so a run killed
+    mid-write leaves the previous checkpoint intact.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -500,40 +758,108 @@ def save_checkpoint(
     arrays = {f"v{i}": np.asarray(variable) for i, (_, variable) in enumerate(named)}
     arrays["names"] = np.array([name for name, _ in named])
     arrays["state"] = np.array(json.dumps(state or {}))
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        np.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    arrays["optimizers"] = np.array(json.dumps(optimizer_settings(model)))
+    arrays["run"] = np.array(json.dumps(run or {}))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_bytes_atomic(path, buffer.getvalue())
     return path
+
+
+def _open_checkpoint(path: Path) -> Any:
+    """``np.load`` of a checkpoint, with every way it can fail turned into one clear line."""
+    if not path.exists():
+        raise FileNotFoundError(f"No checkpoint at {path}; train first, or check the directory.")
+    if path.is_dir():
+        hint = (
+            f" Pass the file inside it: {path / CHECKPOINT_FILE}."
+            if (path / CHECKPOINT_FILE).exists()
+            else ""
+        )
+        raise CheckpointError(f"Checkpoint path {path} is a directory, not a .npz file.{hint}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(
+            f"Checkpoint {path} is empty (0 bytes); delete it and train again, or pass another "
+            "file."
+        )
+    not_ours = f"{path} is not a ganbook checkpoint (one written by training.save_checkpoint)"
+    try:
+        stored = np.load(path, allow_pickle=False)
+    except ValueError:
+        # numpy refuses pickled data unless asked; such a file is not ours and is never unpickled.
+        raise CheckpointError(f"{not_ours}: it holds pickled Python objects.") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise CheckpointError(
+            f"Checkpoint {path} is truncated or damaged ({type(error).__name__}); delete it and "
+            "train again."
+        ) from None
+    if not isinstance(stored, np.lib.npyio.NpzFile):
+        raise CheckpointError(f"{not_ours}: it is a single .npy array.")
+    if "names" not in stored.files or "state" not in stored.files:
+        stored.close()
+        raise CheckpointError(f"{not_ours}: it has no 'names'/'state' entries.")
+    return stored
+
+
+def _read_json_entry(stored: Any, key: str, path: Path) -> dict[str, Any]:
+    if key not in stored.files:
+        return {}  # written by an older version
+    try:
+        return json.loads(str(stored[key]))
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+        raise CheckpointError(
+            f"Checkpoint {path} is truncated or damaged (entry {key!r}); delete it and train again."
+        ) from None
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The records of a checkpoint, without a model: ``{"state", "optimizers", "run"}``.
+
+    ``optimizers`` maps each optimizer attribute to its settings (see
+    :func:`optimizer_settings`); ``run`` holds ``history`` and ``wall_time_s`` for checkpoints
+    written by :func:`fit_resumable`. Raises FileNotFoundError / CheckpointError like
+    :func:`load_checkpoint`.
+    """
+    path = Path(path)
+    with _open_checkpoint(path) as stored:
+        return {key: _read_json_entry(stored, key, path) for key in ("state", "optimizers", "run")}
 
 
 def load_checkpoint(model: keras.Model, path: str | os.PathLike) -> dict[str, Any]:
     """Restore what :func:`save_checkpoint` wrote into ``model``; returns the saved ``state``.
 
-    The model must be built and compiled like the one saved (same layers, same optimizers).
-    Raises FileNotFoundError if there is no file, ValueError if it does not fit the model.
+    The model must be built and compiled like the one saved: same layers, same optimizers with
+    the same settings (learning rate, betas, ...). Raises FileNotFoundError if there is no
+    file; :class:`ResumeMismatch` (a ValueError) naming the first optimizer setting that
+    differs; :class:`CheckpointError` (a ValueError) for a file that is empty, truncated, a
+    directory, not a checkpoint, or of another architecture. Nothing is assigned unless all
+    checks pass.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"No checkpoint at {path}; train first, or check the directory.")
     named = checkpoint_variables(model)
-    with np.load(path) as stored:
-        names = [str(name) for name in stored["names"]]
-        if len(names) != len(named):
-            raise ValueError(
-                f"Checkpoint {path} holds {len(names)} variables but the model has {len(named)}; "
-                "build and compile the model exactly as for the run that saved it."
-            )
-        values = [stored[f"v{i}"] for i in range(len(names))]
-        state = json.loads(str(stored["state"]))
+    with _open_checkpoint(path) as stored:
+        try:
+            names = [str(name) for name in stored["names"]]
+            count = len(names) if len(names) == len(named) else 0
+            values = [stored[f"v{i}"] for i in range(count)]
+        except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile):
+            raise CheckpointError(
+                f"Checkpoint {path} is truncated or damaged; delete it and train again."
+            ) from None
+        state = _read_json_entry(stored, "state", path)
+        saved_settings = _read_json_entry(stored, "optimizers", path)
+    if len(names) != len(named):
+        raise CheckpointError(
+            f"Checkpoint {path} holds {len(names)} variables but the model has {len(named)}; "
+            "build and compile the model exactly as for the run that saved it."
+        )
     for (name, variable), value in zip(named, values, strict=True):
         if tuple(variable.shape) != value.shape:
-            raise ValueError(
+            raise CheckpointError(
                 f"Checkpoint {path}: variable {name} has shape {value.shape}, the model's has "
                 f"{tuple(variable.shape)}; build the model with the same architecture."
             )
+    compare_optimizer_settings(saved_settings, model, where=f"Checkpoint {path}")
     for (_, variable), value in zip(named, values, strict=True):
         variable.assign(value)
     return state
@@ -567,23 +893,39 @@ class LossHistory(_StepCounting):
 class Checkpoint(keras.callbacks.Callback):
     """Save a resumable checkpoint (``directory/checkpoint.npz``) every ``every_epochs`` epochs.
 
-    It also writes ``history.json`` (the :class:`LossHistory` records). A checkpoint is only
-    written when the epoch's losses and all weights are finite, so after a divergence the file
-    on disk is the last good state.
+    The checkpoint holds the :class:`LossHistory` records and the training time so far
+    (``earlier_wall_time_s`` plus this ``fit``'s), so a resumed run derives both from it;
+    ``history.json`` is a readable copy, written after it. A checkpoint is only written when the
+    epoch's losses and all weights are finite (and the ``guard``, if any, saw no divergence), so
+    after a divergence the file on disk is the last good state.
     """
 
-    def __init__(self, directory: str | os.PathLike, history: LossHistory, every_epochs: int = 1):
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        history: LossHistory,
+        every_epochs: int = 1,
+        earlier_wall_time_s: float = 0.0,
+        guard: DivergenceGuard | None = None,
+    ):
         super().__init__()
-        if every_epochs < 1:
-            raise ValueError(f"every_epochs must be positive; got {every_epochs}.")
+        self.every_epochs = checks.integer(every_epochs, "every_epochs", who="Checkpoint")
         self.directory = Path(directory)
         self.path = self.directory / CHECKPOINT_FILE
         self.history = history
-        self.every_epochs = every_epochs
+        self.earlier_wall_time_s = float(earlier_wall_time_s)
+        self.wall_time_s = self.earlier_wall_time_s
+        self.guard = guard
         self.saved_step: int | None = None
+        self._start = time.perf_counter()
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if (epoch + 1) % self.every_epochs:
+            return
+        if self.guard is not None and self.guard.message is not None:
             return
         values = _finite_logs(logs)
         if not all(math.isfinite(v) for v in values.values()) or not _all_finite(self.model):
@@ -597,23 +939,26 @@ class Checkpoint(keras.callbacks.Callback):
             "epoch": epoch,
             "steps_per_epoch": steps_per_epoch,
         }
-        save_checkpoint(self.model, self.path, state)
-        temporary = self.directory / (HISTORY_FILE + ".tmp")
-        temporary.write_text(json.dumps(self.history.history))
-        os.replace(temporary, self.directory / HISTORY_FILE)
+        wall_time_s = self.earlier_wall_time_s + time.perf_counter() - self._start
+        run = {"history": self.history.history, "wall_time_s": wall_time_s}
+        save_checkpoint(self.model, self.path, state, run)
+        self.wall_time_s = wall_time_s
+        write_text_atomic(self.directory / HISTORY_FILE, json.dumps(self.history.history))
         self.saved_step = state["step"]
 
 
 class DivergenceGuard(_StepCounting):
     """Stop training when a logged loss is NaN/inf or its magnitude exceeds ``max_abs_loss``.
 
-    Sets ``model.stop_training``, stores the reason in :attr:`message` and prints it. Pair it
-    with :class:`Checkpoint`, which refuses to save a diverged state.
+    Sets ``model.stop_training``, stores the reason in :attr:`message` and prints it (once).
+    Pair it with :class:`Checkpoint`, which refuses to save a diverged state.
     """
 
     def __init__(self, max_abs_loss: float = 1e6, checkpoint_path: str | os.PathLike | None = None):
         super().__init__()
-        self.max_abs_loss = max_abs_loss
+        self.max_abs_loss = checks.number(
+            max_abs_loss, "max_abs_loss", low=0, low_open=True, who="DivergenceGuard"
+        )
         self.checkpoint_path = checkpoint_path
         self.message: str | None = None
 
@@ -622,6 +967,8 @@ class DivergenceGuard(_StepCounting):
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         super().on_train_batch_end(batch, logs)
+        if self.message is not None:
+            return
         for key, value in _finite_logs(logs).items():
             if not math.isfinite(value) or abs(value) > self.max_abs_loss:
                 self._stop(f"{key} = {value} (limit |loss| <= {self.max_abs_loss:g})")
@@ -679,7 +1026,10 @@ class ProgressBar(_StepCounting):
 
     def __init__(self, total_steps: int, initial_step: int = 0, description: str = "training"):
         super().__init__()
-        self.total_steps, self.initial_step = total_steps, initial_step
+        self.total_steps = checks.integer(total_steps, "total_steps", who="ProgressBar")
+        self.initial_step = checks.integer(
+            initial_step, "initial_step", minimum=0, who="ProgressBar"
+        )
         self.description = description
         self.bar = None
 
@@ -724,6 +1074,53 @@ def _repeat_forever(dataset: Any) -> Any:
     return dataset
 
 
+_PIPELINE_FIX = (
+    "build the dataset with ganbook_utils.data.make_pipeline(uint8_images, batch_size), which "
+    "normalizes pixels to [-1, 1]"
+)
+
+
+def check_first_batch(dataset: Any, who: str = "fit_resumable") -> None:
+    """Refuse a dataset whose first batch is not float images in [-1, 1] (raw pixels, say).
+
+    Only finite values are compared (NaN batches are the :class:`DivergenceGuard`'s business).
+    Raises TypeError for integer pixels, ValueError for floats outside [-1, 1] or an empty
+    dataset.
+    """
+    import tensorflow as tf
+
+    spec = dataset.element_spec
+    spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+    dtype = getattr(spec, "dtype", None)
+    if dtype is not None and not (dtype.is_floating):
+        raise TypeError(
+            f"{who}: the dataset yields {dtype.name} batches (raw pixels?); the model expects "
+            f"float32 images in [-1, 1]: {_PIPELINE_FIX}."
+        )
+    try:
+        first = next(iter(dataset.take(1)))
+    except StopIteration:
+        raise ValueError(f"{who}: the dataset is empty; it yields no batch at all.") from None
+    images = first[0] if isinstance(first, (tuple, list)) else first
+    values = np.asarray(tf.convert_to_tensor(images))
+    finite = values[np.isfinite(values)]
+    if finite.size and (finite.min() < -1.0 - 1e-3 or finite.max() > 1.0 + 1e-3):
+        raise ValueError(
+            f"{who}: the dataset's first batch has values in [{finite.min():.4g}, "
+            f"{finite.max():.4g}]; the model expects images in [-1, 1]: {_PIPELINE_FIX}."
+        )
+
+
+def _history_from_file(directory: Path, step: int) -> dict[str, list[float]]:
+    """history.json cut at ``step`` (for checkpoints of older versions, which hold no history)."""
+    try:
+        history = json.loads((directory / HISTORY_FILE).read_text())
+        keep = sum(1 for s in history.get("step", []) if s <= step)
+        return {key: list(values)[:keep] for key, values in history.items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
 def fit_resumable(
     model: keras.Model,
     dataset: Any,
@@ -740,48 +1137,78 @@ def fit_resumable(
     """Train a compiled model for ``steps`` steps, saving into ``directory``; resume if possible.
 
     An epoch is ``steps_per_epoch`` steps (default: ``steps // 20``, so 20 epochs). After each
-    one a checkpoint, ``history.json`` and a sample grid are saved; at the end ``samples.gif``.
-    Called again with the same directory it restores the checkpoint (weights and optimizer
-    states) and trains only the remaining epochs. ``steps`` is rounded up to whole epochs.
+    one a checkpoint, ``history.json`` and a sample grid are saved, each file written whole; at
+    the end ``samples.gif`` (not after a divergence). Called again with the same directory it
+    restores the checkpoint (weights, optimizer states, history, training time) and trains only
+    the remaining epochs; what a killed run left is repaired first (stale ``.tmp`` files
+    removed, frames after the checkpoint dropped, a missing last frame redrawn, history.json
+    rewritten from the checkpoint). ``steps`` is rounded up to whole epochs.
+
+    The first batch of ``dataset`` must be float images in [-1, 1] (``data.make_pipeline``
+    makes such a dataset).
 
     Returns ``{"history": {...}, "step": int, "diverged": message or None,
-    "gif": path or None, "directory": Path}``.
-    Raises ValueError for a non-positive step count or a checkpoint saved with another
-    ``steps_per_epoch``, TypeError for a non-``tf.data`` dataset.
+    "gif": path or None, "directory": Path, "wall_time_s": float, "notes": [str]}``, where
+    ``wall_time_s`` is the training time summed over every run that reached a checkpoint.
+    Raises ValueError for a non-positive step count, a first batch outside [-1, 1] or a
+    checkpoint saved with another ``steps_per_epoch``; :class:`ResumeMismatch` when the
+    model's optimizer settings differ from the checkpoint's (a resumed run keeps them);
+    TypeError for a non-``tf.data`` dataset or integer pixels.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer; got {steps!r}.")
-    steps_per_epoch = steps_per_epoch or max(1, steps // 20)
-    if steps_per_epoch < 1:
-        raise ValueError(f"steps_per_epoch must be positive; got {steps_per_epoch}.")
+    steps = checks.integer(steps, "steps", who="fit_resumable")
+    if steps_per_epoch is None:
+        steps_per_epoch = max(1, steps // 20)
+    steps_per_epoch = checks.integer(steps_per_epoch, "steps_per_epoch", who="fit_resumable")
+    samples = checks.integer(samples, "samples", who="fit_resumable")
+    sample_seed = checks.seed(sample_seed, "sample_seed", who="fit_resumable")
+    repeated = _repeat_forever(dataset)
+    check_first_batch(dataset)
     epochs = math.ceil(steps / steps_per_epoch)
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(
+            f"fit_resumable: directory {directory} is a file; pass a directory for the run."
+        )
     directory.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(directory)
     checkpoint_path = directory / CHECKPOINT_FILE
-    state, history = {"step": 0, "epoch": 0}, {}
+    state, history, wall_time_s = {"step": 0, "epoch": 0}, {}, 0.0
     if resume and checkpoint_path.exists():
-        state = load_checkpoint(model, checkpoint_path)
-        saved_steps_per_epoch = state.get("steps_per_epoch", steps_per_epoch)
+        saved = read_checkpoint(checkpoint_path)
+        saved_steps_per_epoch = saved["state"].get("steps_per_epoch", steps_per_epoch)
         if saved_steps_per_epoch != steps_per_epoch:
             raise ValueError(
                 f"The checkpoint in {directory} was saved with {saved_steps_per_epoch} steps per "
                 f"epoch, this call uses {steps_per_epoch}; pass "
                 f"steps_per_epoch={saved_steps_per_epoch} to resume it, or a new directory."
             )
-        if (directory / HISTORY_FILE).exists():
-            history = json.loads((directory / HISTORY_FILE).read_text())
+        state = load_checkpoint(model, checkpoint_path)
+        run = saved["run"]
+        history = (
+            run["history"] if "history" in run else _history_from_file(directory, state["step"])
+        )
+        wall_time_s = float(run.get("wall_time_s", 0.0))
     loss_history = LossHistory(history)
+    loss_history.step = max(loss_history.step, int(state["step"]))
     guard = DivergenceGuard(checkpoint_path=checkpoint_path)
-    all_callbacks = [loss_history, guard, Checkpoint(directory, loss_history)]
-    grid = SampleGrid(directory, n=samples, seed=sample_seed) if sample_grid else None
-    if grid is not None:
+    checkpoint = Checkpoint(directory, loss_history, earlier_wall_time_s=wall_time_s, guard=guard)
+    all_callbacks = [loss_history, guard, checkpoint]
+    notes: list[str] = []
+    grid = None
+    if sample_grid:
+        grid = SampleGrid(directory, n=samples, seed=sample_seed, guard=guard)
+        grid.write_gif_at_end = False  # written below, once, and only if the run did not diverge
+        grid.set_model(model)
+        notes += grid.repair(state["epoch"])
         all_callbacks.append(grid)
+    for note in notes:
+        print(f"Note: {note}", flush=True)
     if progress:
         all_callbacks.append(ProgressBar(epochs * steps_per_epoch, state["step"]))
     all_callbacks += list(callbacks)
     if state["epoch"] < epochs:
         model.fit(
-            _repeat_forever(dataset),
+            repeated,
             epochs=epochs,
             initial_epoch=state["epoch"],
             steps_per_epoch=steps_per_epoch,
@@ -789,10 +1216,16 @@ def fit_resumable(
             shuffle=False,  # a tf.data pipeline shuffles itself
             verbose=0,
         )
+    if guard.message is None:
+        # Also repairs a missing or truncated history.json of a run killed after its checkpoint.
+        write_text_atomic(directory / HISTORY_FILE, json.dumps(loss_history.history))
+    gif = grid.write_gif() if grid is not None and guard.message is None else None
     return {
         "history": loss_history.history,
         "step": loss_history.step,
         "diverged": guard.message,
-        "gif": grid.gif_path if grid is not None and grid.gif_path.exists() else None,
+        "gif": gif,
         "directory": directory,
+        "wall_time_s": checkpoint.wall_time_s,
+        "notes": notes,
     }
