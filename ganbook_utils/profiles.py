@@ -57,6 +57,10 @@ class Profile:
     # Text-to-image chapter.
     text_encoder_steps: int
     conditional_gan_steps: int
+    # Graded assignments (assignments/): the DCGAN and VAE training runs a student makes.
+    assignment_gan_steps: int
+    assignment_gan_width: int
+    assignment_vae_steps: int
 
     def __str__(self) -> str:
         budgets = [f"{f.name}={getattr(self, f.name):,}" for f in dataclasses.fields(self)[1:]]
@@ -90,6 +94,9 @@ _PROFILES = {
         math_check_steps=300,
         text_encoder_steps=20,
         conditional_gan_steps=20,
+        assignment_gan_steps=300,
+        assignment_gan_width=16,
+        assignment_vae_steps=100,
     ),
     "cpu": Profile(
         name="cpu",
@@ -115,6 +122,9 @@ _PROFILES = {
         math_check_steps=2_000,
         text_encoder_steps=1_500,
         conditional_gan_steps=3_000,
+        assignment_gan_steps=2_000,
+        assignment_gan_width=32,
+        assignment_vae_steps=1_500,
     ),
     "gpu": Profile(
         name="gpu",
@@ -140,6 +150,9 @@ _PROFILES = {
         math_check_steps=5_000,
         text_encoder_steps=10_000,
         conditional_gan_steps=20_000,
+        assignment_gan_steps=5_000,
+        assignment_gan_width=32,
+        assignment_vae_steps=5_000,
     ),
 }
 
