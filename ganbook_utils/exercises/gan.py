@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ganbook_utils.exercises import answer_of, exercise_check
+
 # Logits that probe the regimes that matter: fakes confidently rejected (very negative, where a
 # naive log(sigmoid(x)) underflows), undecided (0) and confidently accepted (positive).
 _PROBE_LOGITS = np.array([-100.0, -8.0, -1.5, 0.0, 0.7, 4.0, 30.0], dtype=np.float32)
@@ -26,31 +28,39 @@ def _as_float(value: Any, what: str) -> float:
     return float(array.reshape(()))
 
 
-def check_non_saturating_loss(generator_loss: Callable[[Any], Any]) -> None:
+@exercise_check(
+    "write the non-saturating generator loss: the batch mean of -log(sigmoid(fake_logits)), "
+    "computed so that it stays finite for a logit of -100."
+)
+def check_non_saturating_loss(generator_loss: Callable[[Any], Any]) -> str:
     """Check a student's non-saturating generator loss ``-E[log D(G(z))]`` computed from logits.
 
-    Raises:
-        AssertionError: with a hint, when the value at logits 0, its sign, its averaging or its
-            stability for confidently rejected fakes is wrong.
+    Prints and returns a :class:`~ganbook_utils.exercises.Verdict`: "not yet" for a stub, a hint
+    when the value at logits 0, its sign, its averaging or its stability for confidently
+    rejected fakes is wrong, "right" otherwise.
     """
-    one = _as_float(generator_loss(np.full((1, 1), 2.0, np.float32)), "Your loss")
-    many = _as_float(generator_loss(np.full((8, 1), 2.0, np.float32)), "Your loss")
+
+    def loss_of(logits: np.ndarray) -> float:
+        return _as_float(answer_of(generator_loss, logits), "Your loss")
+
+    one = loss_of(np.full((1, 1), 2.0, np.float32))
+    many = loss_of(np.full((8, 1), 2.0, np.float32))
     assert abs(one - many) < 1e-5, (
         f"The same logit gave {one:.4f} for a batch of 1 and {many:.4f} for a batch of 8: "
         "take the mean over the batch, not the sum."
     )
-    at_zero = _as_float(generator_loss(np.zeros((4, 1), np.float32)), "Your loss")
+    at_zero = loss_of(np.zeros((4, 1), np.float32))
     assert abs(at_zero - np.log(2.0)) < 1e-4, (
         f"At logits 0 (D = 1/2) the loss should be log 2 = {np.log(2.0):.4f}; got {at_zero:.4f}. "
         "Remember the loss takes logits: D(G(z)) = sigmoid(logit)."
     )
-    rejected = _as_float(generator_loss(np.full((1, 1), -8.0, np.float32)), "Your loss")
-    accepted = _as_float(generator_loss(np.full((1, 1), 8.0, np.float32)), "Your loss")
+    rejected = loss_of(np.full((1, 1), -8.0, np.float32))
+    accepted = loss_of(np.full((1, 1), 8.0, np.float32))
     assert rejected > accepted, (
         f"Rejected fakes (logit -8) must cost more than accepted ones (logit 8); got {rejected:.4f}"
         f" and {accepted:.4f}. The generator minimises -log D(G(z)): check the sign."
     )
-    answer = _as_float(generator_loss(_PROBE_LOGITS[:, None]), "Your loss")
+    answer = loss_of(_PROBE_LOGITS[:, None])
     assert np.isfinite(answer), (
         "Your loss is not finite for a logit of -100: log(sigmoid(-100)) underflows to log(0). "
         "Use the identity -log(sigmoid(x)) = softplus(-x)."
@@ -59,4 +69,4 @@ def check_non_saturating_loss(generator_loss: Callable[[Any], Any]) -> None:
     assert abs(answer - expected) < 1e-3 * max(1.0, abs(expected)), (
         f"For logits {_PROBE_LOGITS.tolist()} the loss should be {expected:.4f}; got {answer:.4f}."
     )
-    print("Right: your non-saturating loss matches -mean(log sigmoid(logits)), stably.")
+    return "your non-saturating loss matches -mean(log sigmoid(logits)), stably."
