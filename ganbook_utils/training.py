@@ -669,7 +669,8 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, (bool, str)) or value is None:
         return value
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
+        # 7 significant digits: what a float32 variable holds (2e-4, not 0.00019999999494757).
+        return float(f"{float(value):.7g}")
     return json.loads(json.dumps(value, default=str))  # e.g. a learning-rate schedule's config
 
 
@@ -801,12 +802,33 @@ def _open_checkpoint(path: Path) -> Any:
     return stored
 
 
+def _entry(stored: Any, key: str, path: Path) -> np.ndarray:
+    """One array of an open checkpoint; a damaged or pickled entry is a CheckpointError."""
+    try:
+        return stored[key]
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise CheckpointError(
+                f"{path} is not a ganbook checkpoint (one written by training.save_checkpoint): "
+                f"entry {key!r} holds pickled Python objects."
+            ) from None
+        raise CheckpointError(
+            f"Checkpoint {path} is truncated or damaged (entry {key!r}); delete it and train again."
+        ) from None
+    except (KeyError, OSError, EOFError, zipfile.BadZipFile):
+        raise CheckpointError(
+            f"Checkpoint {path} is truncated or damaged (entry {key!r}); delete it and train again."
+        ) from None
+
+
 def _read_json_entry(stored: Any, key: str, path: Path) -> dict[str, Any]:
     if key not in stored.files:
         return {}  # written by an older version
     try:
-        return json.loads(str(stored[key]))
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+        return json.loads(str(_entry(stored, key, path)))
+    except ValueError as error:
+        if isinstance(error, CheckpointError):
+            raise
         raise CheckpointError(
             f"Checkpoint {path} is truncated or damaged (entry {key!r}); delete it and train again."
         ) from None
@@ -838,14 +860,9 @@ def load_checkpoint(model: keras.Model, path: str | os.PathLike) -> dict[str, An
     path = Path(path)
     named = checkpoint_variables(model)
     with _open_checkpoint(path) as stored:
-        try:
-            names = [str(name) for name in stored["names"]]
-            count = len(names) if len(names) == len(named) else 0
-            values = [stored[f"v{i}"] for i in range(count)]
-        except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile):
-            raise CheckpointError(
-                f"Checkpoint {path} is truncated or damaged; delete it and train again."
-            ) from None
+        names = [str(name) for name in _entry(stored, "names", path)]
+        count = len(names) if len(names) == len(named) else 0
+        values = [_entry(stored, f"v{i}", path) for i in range(count)]
         state = _read_json_entry(stored, "state", path)
         saved_settings = _read_json_entry(stored, "optimizers", path)
     if len(names) != len(named):

@@ -343,3 +343,239 @@ def test_mirrored_strategy_on_two_logical_cpus_trains(tmp_path):
     assert report["history"]["step"] == [2, 4]
     assert all(np.isfinite(report["history"]["d_loss"] + report["history"]["g_loss"]))
     assert (tmp_path / training.CHECKPOINT_FILE).exists()
+
+
+# --- Reliability: resume, files written whole, arguments checked at the door ------------------
+
+
+def run_kwargs(directory, **overrides):
+    kwargs = dict(steps=8, directory=directory, steps_per_epoch=2, samples=4, progress=False)
+    return {**kwargs, **overrides}
+
+
+def test_resume_with_a_changed_learning_rate_is_refused_and_changes_nothing(tmp_path):
+    training.fit_resumable(tiny_gan(), constant_images(), **run_kwargs(tmp_path, steps=4))
+    path = tmp_path / training.CHECKPOINT_FILE
+    before = path.read_bytes()
+    other = tiny_gan(seed=4, learning_rate=0.05)
+    weights = [np.asarray(v) for v in other.weights]
+    with pytest.raises(training.ResumeMismatch) as error:
+        training.fit_resumable(other, constant_images(), **run_kwargs(tmp_path))
+    message = str(error.value)
+    assert "learning_rate=0.01" in message and "learning_rate=0.05" in message
+    assert "\n" not in message and error.value.setting == "learning_rate"
+    assert path.read_bytes() == before
+    for value, now in zip(weights, other.weights, strict=True):
+        np.testing.assert_array_equal(value, np.asarray(now))  # nothing was assigned
+    # The API refuses too, and a model compiled alike resumes.
+    with pytest.raises(training.ResumeMismatch, match="beta_1=0.5"):
+        generator, discriminator = tiny_models()
+        gan = training.GAN(generator, discriminator)
+        gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+        training.load_checkpoint(gan, path)
+    assert training.load_checkpoint(tiny_gan(seed=5), path)["step"] == 4
+
+
+def frames(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.glob("samples_epoch_*.png"))
+
+
+def gif_frames(directory: Path) -> int:
+    from PIL import Image
+
+    with Image.open(directory / "samples.gif") as gif:
+        return gif.n_frames
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "after the checkpoint, before history.json",  # history.json one epoch behind
+        "while writing history.json",  # history.json truncated
+        "before the frame",  # checkpoint saved, frame of that epoch missing
+        "while writing the frame",  # frame of the checkpoint's epoch truncated
+        "while writing the GIF",  # stale samples.gif.tmp, no GIF
+        "while writing an earlier frame",  # an old frame truncated (older versions)
+    ],
+)
+def test_kill_and_resume_at_each_moment_ends_with_the_full_run(tmp_path, moment, capsys):
+    from PIL import Image
+
+    # The first run is "killed" after epoch 3 of 4: what it left is then damaged as a kill
+    # at `moment` would have left it.
+    with pytest.raises(KeyboardInterrupt):
+        training.fit_resumable(
+            tiny_gan(), constant_images(), **run_kwargs(tmp_path), callbacks=[_KillAfter(7)]
+        )
+    assert frames(tmp_path) == [f"samples_epoch_000{i}.png" for i in (1, 2, 3)]
+    history_path, frame = tmp_path / training.HISTORY_FILE, tmp_path / "samples_epoch_0003.png"
+    if moment == "after the checkpoint, before history.json":
+        history = json.loads(history_path.read_text())
+        history_path.write_text(json.dumps({k: v[:-1] for k, v in history.items()}))
+    elif moment == "while writing history.json":
+        history_path.write_text(history_path.read_text()[:10])
+        (tmp_path / "history.json.tmp").write_text('{"st')
+    elif moment == "before the frame":
+        frame.unlink()
+    elif moment == "while writing the frame":
+        frame.write_bytes(frame.read_bytes()[:40])
+    elif moment == "while writing the GIF":
+        (tmp_path / "samples.gif.tmp").write_bytes(b"GIF89a")
+    else:
+        first = tmp_path / "samples_epoch_0001.png"
+        first.write_bytes(first.read_bytes()[:40])
+    # A frame drawn after the checkpoint by the killed run is not the resumed run's.
+    Image.new("L", (3, 3)).save(tmp_path / "samples_epoch_0004.png")
+
+    result = training.fit_resumable(tiny_gan(seed=1), constant_images(), **run_kwargs(tmp_path))
+    assert result["step"] == 8 and result["history"]["step"] == [2, 4, 6, 8]
+    assert json.loads(history_path.read_text()) == result["history"]
+    assert not list(tmp_path.glob("*.tmp"))
+    saved = training.read_checkpoint(tmp_path / training.CHECKPOINT_FILE)
+    assert saved["state"]["step"] == 8 and saved["run"]["history"] == result["history"]
+    assert result["wall_time_s"] == saved["run"]["wall_time_s"] > 0
+    skipped = moment == "while writing an earlier frame"
+    expected = [2, 3, 4] if skipped else [1, 2, 3, 4]
+    assert frames(tmp_path) == [f"samples_epoch_000{i}.png" for i in expected]
+    assert gif_frames(tmp_path) == len(expected) and result["gif"] == tmp_path / "samples.gif"
+    with Image.open(tmp_path / "samples_epoch_0004.png") as last:
+        assert last.size != (3, 3)  # redrawn by the resumed run
+    assert ("GIF skips" in capsys.readouterr().out) == skipped
+    assert result["notes"] == (
+        [
+            "samples_epoch_0001.png was unreadable (a run killed while writing it?); "
+            "the GIF skips that epoch."
+        ]
+        if skipped
+        else []
+    )
+
+
+def test_wall_time_is_summed_across_resumes(tmp_path):
+    first = training.fit_resumable(tiny_gan(), constant_images(), **run_kwargs(tmp_path, steps=4))
+    second = training.fit_resumable(tiny_gan(), constant_images(), **run_kwargs(tmp_path))
+    again = training.fit_resumable(tiny_gan(), constant_images(), **run_kwargs(tmp_path))
+    assert second["wall_time_s"] > first["wall_time_s"] > 0
+    assert again["wall_time_s"] == second["wall_time_s"]  # nothing left to train
+
+
+def test_a_diverged_fresh_run_reports_once_and_draws_nothing_of_the_diverged_model(
+    tmp_path, capsys
+):
+    images = np.full((64, *SHAPE), 0.5, dtype="float32")
+    images[24:] = np.nan  # step 4 is the first poisoned batch
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(8)
+    result = training.fit_resumable(tiny_gan(), dataset, **run_kwargs(tmp_path, steps=16))
+    assert result["diverged"] is not None and result["gif"] is None
+    assert capsys.readouterr().out.count("Training diverged") == 1
+    assert frames(tmp_path) == ["samples_epoch_0001.png"]  # the last good epoch only
+    assert not (tmp_path / "samples.gif").exists()
+
+
+def test_first_batch_must_be_floats_in_the_unit_range(tmp_path):
+    pixels = np.full((16, *SHAPE), 200, dtype=np.uint8)
+    with pytest.raises(TypeError, match=r"uint8 batches .*make_pipeline"):
+        training.fit_resumable(
+            tiny_gan(), tf.data.Dataset.from_tensor_slices(pixels).batch(8), **run_kwargs(tmp_path)
+        )
+    floats = tf.data.Dataset.from_tensor_slices(pixels.astype("float32")).batch(8)
+    with pytest.raises(ValueError, match=r"values in \[200, 200\].*make_pipeline"):
+        training.fit_resumable(tiny_gan(), floats, **run_kwargs(tmp_path))
+    assert not (tmp_path / training.CHECKPOINT_FILE).exists()
+
+
+def checkpoint_file(tmp_path: Path, kind: str) -> Path:
+    path = tmp_path / "checkpoint.npz"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind in ("truncated", "cut in the middle"):
+        training.save_checkpoint(tiny_gan(), path, {"step": 0})
+        payload = path.read_bytes()
+        path.write_bytes(payload[: 100 if kind == "truncated" else len(payload) // 2])
+    elif kind == "foreign npz":
+        np.savez(path, weights=np.zeros(3))
+    elif kind == "single npy":
+        with open(path, "wb") as handle:
+            np.save(handle, np.zeros(3))
+    elif kind == "pickled objects":
+        np.savez(path, names=np.array([{"a": 1}], dtype=object), state=np.array("{}"))
+    elif kind == "directory":
+        path = tmp_path / "run"
+        path.mkdir()
+        (path / training.CHECKPOINT_FILE).write_bytes(b"x")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("empty", "is empty (0 bytes)"),
+        ("truncated", "truncated or damaged"),
+        ("cut in the middle", "truncated or damaged"),
+        ("foreign npz", "not a ganbook checkpoint (one written by training.save_checkpoint)"),
+        ("single npy", "not a ganbook checkpoint"),
+        ("pickled objects", "holds pickled Python objects"),
+        ("directory", "is a directory, not a .npz file. Pass the file inside it"),
+    ],
+)
+def test_load_checkpoint_explains_an_unusable_file_in_one_line(tmp_path, kind, message):
+    path = checkpoint_file(tmp_path, kind)
+    with pytest.raises(training.CheckpointError) as error:
+        training.load_checkpoint(tiny_gan(), path)
+    text = str(error.value)
+    assert message in text and "\n" not in text
+    assert "allow_pickle" not in text  # never suggest unsafe loading
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: training.build_gan(width=0), "width must be a positive integer; got 0"),
+        (lambda: training.build_gan(latent_dim=0), "latent_dim must be a positive integer"),
+        (lambda: training.build_gan(width=8.0), "width must be a positive integer; got 8.0"),
+        (lambda: training.build_gan(learning_rate=0), r"learning_rate must be a number in \(0"),
+        (lambda: training.build_gan(learning_rate=-1e-3), "learning_rate must be a number"),
+        (lambda: training.build_gan(beta_1=1.0), r"beta_1 must be a number in \[0, 1\); got 1"),
+        (lambda: training.build_gan(beta_1=-0.1), r"beta_1 must be a number in \[0, 1\)"),
+        (lambda: tiny_gan().latent_vectors(0), "n must be a positive integer"),
+        (lambda: tiny_gan().latent_vectors(2, seed=-1), "seed must be a non-negative integer"),
+        (lambda: tiny_gan().latent_vectors(None), "n must be a positive integer; got None"),
+        (lambda: training.SampleGrid(".", n=0), "n must be a positive integer"),
+        (lambda: training.Checkpoint(".", None, every_epochs=0), "every_epochs must be a positive"),
+        (lambda: training.tile_images(np.zeros((2, 3, 3, 1), np.uint8)), "expects float images"),
+        (lambda: training.tile_images(np.full((2, 3, 3, 1), np.nan)), "NaN or infinite"),
+        (lambda: training.tile_images(np.zeros((2, 3, 4, 4))), "channels last"),
+        (lambda: training.tile_images(np.zeros((2, 3, 3, 1)), columns=0), "columns must be"),
+    ],
+)
+def test_bad_arguments_are_refused_in_one_line(call, message):
+    with pytest.raises(ValueError, match=message) as error:
+        call()
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"steps": 0}, "steps must be a positive integer; got 0"),
+        ({"steps": 2.5}, "steps must be a positive integer; got 2.5"),
+        ({"steps_per_epoch": 0}, "steps_per_epoch must be a positive integer; got 0"),
+        ({"samples": 0}, "samples must be a positive integer"),
+        ({"sample_seed": -1}, "sample_seed must be a non-negative integer"),
+    ],
+)
+def test_fit_resumable_checks_its_arguments(tmp_path, overrides, message):
+    with pytest.raises(ValueError, match=message):
+        training.fit_resumable(tiny_gan(), constant_images(), **run_kwargs(tmp_path, **overrides))
+
+
+def test_numpy_integers_are_accepted_as_sizes(tmp_path):
+    gan = tiny_gan()
+    assert gan.latent_vectors(np.int64(3), seed=np.int64(1)).shape == (3, LATENT)
+    result = training.fit_resumable(
+        gan,
+        constant_images(),
+        **run_kwargs(tmp_path, steps=np.int64(4), steps_per_epoch=np.int32(2)),
+    )
+    assert result["step"] == 4
+    assert training.tile_images(np.zeros((4, 2, 2, 1)), columns=np.int64(2)).shape == (7, 7, 1)
