@@ -18,6 +18,9 @@ import textwrap
 
 ENV_VAR = "GANBOOK_PROFILE"
 PROFILE_NAMES = ("smoke", "cpu", "gpu")
+# A fraction in (0, 1] that scales every ``*_steps`` budget, e.g. 0.1 for a quick check of the
+# gpu profile (tools/gpu_check.sh); unset means the full budgets.
+QUICK_ENV_VAR = "GANBOOK_QUICK"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,4 +187,27 @@ def get_profile(name: str | None = None) -> Profile:
             f"Unknown profile {chosen!r} (from {'the argument' if name else ENV_VAR}). "
             f"Choose one of {', '.join(PROFILE_NAMES)}, e.g. `export {ENV_VAR}=smoke`."
         )
-    return _PROFILES[chosen]
+    return _quick(_PROFILES[chosen], os.environ.get(QUICK_ENV_VAR, "").strip())
+
+
+def _quick(profile: Profile, fraction: str) -> Profile:
+    """``profile`` with every ``*_steps`` budget times ``fraction`` (at least 1 step).
+
+    Raises ValueError unless ``fraction`` is empty or a number in (0, 1].
+    """
+    if not fraction:
+        return profile
+    try:
+        scale = float(fraction)
+    except ValueError:
+        scale = 0.0
+    if not 0 < scale <= 1:
+        raise ValueError(
+            f"{QUICK_ENV_VAR} must be a fraction in (0, 1], e.g. 0.1; got {fraction!r}."
+        )
+    steps = {
+        field.name: max(1, round(getattr(profile, field.name) * scale))
+        for field in dataclasses.fields(profile)
+        if field.name.endswith("_steps")
+    }
+    return dataclasses.replace(profile, **steps)

@@ -54,3 +54,21 @@ def test_cli_prints_the_profile(capsys, monkeypatch):
     monkeypatch.setenv(profiles.ENV_VAR, "smoke")
     assert main(["profile"]) == 0
     assert capsys.readouterr().out.strip() == "smoke"
+
+
+def test_quick_scales_every_step_budget_and_nothing_else(monkeypatch):
+    full = profiles.get_profile("gpu")
+    monkeypatch.setenv(profiles.QUICK_ENV_VAR, "0.1")
+    quick = profiles.get_profile("gpu")
+    assert quick.dcgan_steps == round(full.dcgan_steps * 0.1)
+    assert quick.name == "gpu" and quick.train_size == full.train_size
+    assert quick.fid_samples == full.fid_samples
+    monkeypatch.setenv(profiles.QUICK_ENV_VAR, "0.000001")
+    assert profiles.get_profile("smoke").vae_steps == 1  # never zero steps
+
+
+@pytest.mark.parametrize("fraction", ["2", "0", "-0.5", "fast"])
+def test_quick_rejects_what_is_not_a_fraction(monkeypatch, fraction):
+    monkeypatch.setenv(profiles.QUICK_ENV_VAR, fraction)
+    with pytest.raises(ValueError, match="GANBOOK_QUICK"):
+        profiles.get_profile("gpu")
