@@ -461,10 +461,12 @@ MEASURE_JS = """
         text: tex.replace(/\\s+/g, ' ').trim().slice(0, 70), ...m});
     }
   }
+  index = 0;
   for (const img of article.querySelectorAll('img')) {
+    index += 1;
     const rect = img.getBoundingClientRect();
     if (!img.naturalWidth || rect.width === 0) continue;
-    results.push({what: 'image', src: img.currentSrc || img.src, section: section(img),
+    results.push({what: 'image', index, src: img.currentSrc || img.src, section: section(img),
       natural: img.naturalWidth, rendered: rect.width});
   }
   return results;
@@ -530,12 +532,14 @@ def layout_problems(page: Path, measurements: list[dict]) -> list[str]:
             dpi = png_dpi(_image_bytes(page, m["src"]))
             text_px = image_text_px(m["natural"], m["rendered"], dpi)
             if text_px < MIN_TEXT_PX:
-                name = unquote(urlsplit(m["src"]).path).rsplit("/", 1)[-1][:60] or "inline image"
+                widest = m["natural"] * text_px / MIN_TEXT_PX  # readable shown this wide
                 problems.append(
-                    f"figure {name}{where} is shown at {m['rendered'] / m['natural']:.0%} "
+                    f"figure {m['index']}{where} is shown at {m['rendered'] / m['natural']:.0%} "
                     f"({m['natural']} -> {m['rendered']:.0f} px wide, {dpi or DEFAULT_DPI:.0f} "
                     f"dpi): its {ASSUMED_SMALLEST_TEXT_PT:g} pt labels render at "
-                    f"{text_px:.1f} px, under {MIN_TEXT_PX} px (make it narrower or split it)"
+                    f"{text_px:.1f} px, under {MIN_TEXT_PX} px (shown this wide, save it at "
+                    f"most {widest:.0f} px wide, about {widest / (dpi or DEFAULT_DPI):.1f} in, "
+                    "or split it)"
                 )
     return problems
 

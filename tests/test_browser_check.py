@@ -205,7 +205,7 @@ def test_a_clean_layout_has_no_problems(layout_report):
         ("spilling-output", "past the text column's right edge"),
         ("wide-equation", "display equation"),
         ("wide-output-in-dropdown", "code output 1"),
-        ("tiny-figure", "figure wide.png"),
+        ("tiny-figure", "figure 1 in 'Section tiny-figure' is shown at 40%"),
         ("raw-table", "raw Markdown table"),
     ],
 )
