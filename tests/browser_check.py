@@ -22,9 +22,11 @@ Text, on the DOM after JavaScript ran, outside code blocks (``pre``, ``code``) a
 
 Layout, measured in the browser with every dropdown opened (so solutions are measured too):
 
-- code outputs (each ``.cell_output`` output: text, HTML, tables) and display equations
-  (``mjx-container[display]``) wider than the text column. The content's right edge
-  (its left edge plus its ``scrollWidth``) is compared with the tightest limit around it: the
+- code outputs (each ``.cell_output`` output: text, HTML, tables), display equations
+  (``mjx-container[display]``) and tables in the text wider than the text column. The
+  content's right edge (its left edge plus its ``scrollWidth``; for a ``pre``, the right edge
+  of its last non-blank character on the longest line, so trailing spaces and padding hide
+  nothing) is compared with the tightest limit around it: the
   article's content box (the text column) and every ancestor box up to it that clips or
   scrolls (``overflow-x`` not ``visible``). More than ``OVERFLOW_TOLERANCE_PX`` beyond it
   is a problem, reported as one of three kinds, all of which hide content from a reader:
@@ -462,6 +464,17 @@ MEASURE_JS = """
     }
   }
   index = 0;
+  for (const table of article.querySelectorAll('table')) {  // tables in the text
+    if (table.closest('.cell_output')) continue;  // measured as outputs
+    index += 1;
+    const m = worst([table]);
+    if (m) {
+      const first = (table.innerText || '').trim().split('\\n')[0].replace(/\\s+/g, ' ');
+      results.push({what: 'table', index, section: section(table), text: first.slice(0, 70),
+        ...m});
+    }
+  }
+  index = 0;
   for (const img of article.querySelectorAll('img')) {
     index += 1;
     const rect = img.getBoundingClientRect();
@@ -515,7 +528,7 @@ def layout_problems(page: Path, measurements: list[dict]) -> list[str]:
     problems = []
     for m in measurements:
         where = f" in '{m['section']}'" if m.get("section") else ""
-        if m["what"] in {"output", "equation"}:
+        if m["what"] in {"output", "equation", "table"}:
             hides = {
                 "scrolls": f"{m['hidden']} px hidden behind a horizontal scrollbar",
                 "clipped": f"{m['hidden']} px clipped off",
@@ -523,6 +536,8 @@ def layout_problems(page: Path, measurements: list[dict]) -> list[str]:
             }[m["kind"]]
             if m["what"] == "output":
                 name = f"code output {m['index']}{where} ('{m['text']}')"
+            elif m["what"] == "table":
+                name = f"table {m['index']}{where} ('{m['text']}')"
             else:
                 number = f" {m['number']}" if m.get("number") else ""
                 tex = f" ({m['text']})" if m["text"] else ""

@@ -154,6 +154,8 @@ LAYOUT_PAGES = {
         '<span style="display:inline-block;width:300px">x</span></mjx-container></div>'
         + '<img src="fits.png"><img src="retina.png"><img src="icon.png" width="10">'
         + "<p>| inline code is fine: <code>|---|</code></p>"
+        + "<table><tr><td>a narrow table</td></tr></table>"
+        + _output("<pre>" + "short line" + " " * 300 + "</pre>")  # trailing spaces hide nothing
     ),
     "scrolling-output": _output(f"<pre>{LONG_LINE}</pre>"),
     "clipped-output": _output(WIDE_BOX, "output text_html").replace(
@@ -163,6 +165,10 @@ LAYOUT_PAGES = {
     "wide-equation": WIDE_EQUATION,
     "wide-output-in-dropdown": (
         f"<details><summary>Solution</summary>{_output(f'<pre>{LONG_LINE}</pre>')}</details>"
+    ),
+    "wide-table": (
+        '<div style="overflow-x:auto"><table><tr><td><div style="width:900px">model</div></td>'
+        "<td>FID</td></tr></table></div>"
     ),
     "tiny-figure": '<img src="wide.png">',  # 1500 px at 100 dpi in a 600 px column: 40 %
     "raw-table": "<p>| a | b |\n|---|---|</p>",
@@ -205,6 +211,7 @@ def test_a_clean_layout_has_no_problems(layout_report):
         ("spilling-output", "past the text column's right edge"),
         ("wide-equation", "display equation"),
         ("wide-output-in-dropdown", "code output 1"),
+        ("wide-table", "table 1 in 'Section wide-table' ('model') is"),
         ("tiny-figure", "figure 1 in 'Section tiny-figure' is shown at 40%"),
         ("raw-table", "raw Markdown table"),
     ],
