@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 
-def _is_integer(value: Any) -> bool:
+def is_integer(value: Any) -> bool:
+    """True for Python and NumPy integers, False for bools, floats and everything else."""
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
         value, (bool, np.bool_)
     )
@@ -32,7 +33,7 @@ def integer(value: Any, name: str, *, minimum: int = 1, who: str | None = None) 
     kind = {1: "a positive integer", 0: "a non-negative integer"}.get(
         minimum, f"an integer >= {minimum}"
     )
-    if not _is_integer(value):
+    if not is_integer(value):
         hint = " (a float; pass int(...))" if isinstance(value, (float, np.floating)) else ""
         raise ValueError(f"{prefix}{name} must be {kind}; got {value!r}{hint}.")
     if value < minimum:

@@ -1032,3 +1032,40 @@ def make_pipeline(
     if prefetch:
         dataset = dataset.prefetch(tf.data.AUTOTUNE)
     return dataset
+
+
+_PIPELINE_FIX = (
+    "build the dataset with ganbook_utils.data.make_pipeline(uint8_images, batch_size), which "
+    "normalizes pixels to [-1, 1]"
+)
+
+
+def check_first_batch(dataset: Any, who: str = "fit") -> None:
+    """Refuse a dataset whose first batch is not float images in [-1, 1] (raw pixels, say).
+
+    Only finite values are compared (NaN batches are the business of training's DivergenceGuard).
+    Raises TypeError for integer pixels, ValueError for floats outside [-1, 1] or an empty
+    dataset.
+    """
+    import tensorflow as tf
+
+    spec = dataset.element_spec
+    spec = spec[0] if isinstance(spec, (tuple, list)) else spec
+    dtype = getattr(spec, "dtype", None)
+    if dtype is not None and not (dtype.is_floating):
+        raise TypeError(
+            f"{who}: the dataset yields {dtype.name} batches (raw pixels?); the model expects "
+            f"float32 images in [-1, 1]: {_PIPELINE_FIX}."
+        )
+    try:
+        first = next(iter(dataset.take(1)))
+    except StopIteration:
+        raise ValueError(f"{who}: the dataset is empty; it yields no batch at all.") from None
+    images = first[0] if isinstance(first, (tuple, list)) else first
+    values = np.asarray(tf.convert_to_tensor(images))
+    finite = values[np.isfinite(values)]
+    if finite.size and (finite.min() < -1.0 - 1e-3 or finite.max() > 1.0 + 1e-3):
+        raise ValueError(
+            f"{who}: the dataset's first batch has values in [{finite.min():.4g}, "
+            f"{finite.max():.4g}]; the model expects images in [-1, 1]: {_PIPELINE_FIX}."
+        )

@@ -19,6 +19,8 @@ from typing import Any
 import keras
 from keras import layers
 
+from ganbook_utils import checks
+
 # name -> image shape (height, width, channels). Height and width must be a power of two times
 # the starting grid, which is 7 for MNIST's 28 (two upsamplings) and 4 or 8 otherwise (three).
 DCGAN_IMAGE_SHAPES = {
@@ -31,8 +33,15 @@ NORMALIZATIONS = ("batch", "layer", "none")
 
 
 def _check_image_shape(image_shape: tuple[int, int, int]) -> tuple[int, int, int]:
-    image_shape = tuple(int(d) for d in image_shape)
     supported = ", ".join(str(s) for s in DCGAN_IMAGE_SHAPES.values())
+    if not isinstance(image_shape, (tuple, list)) or not all(
+        checks.is_integer(d) for d in image_shape
+    ):
+        raise ValueError(
+            f"image_shape must be a (height, width, channels) tuple of integers, one of "
+            f"{supported}; got {image_shape!r}."
+        )
+    image_shape = tuple(int(d) for d in image_shape)
     square = len(image_shape) == 3 and image_shape[0] == image_shape[1]
     if not square or image_shape[0] not in _START_SIZE:
         raise ValueError(
@@ -45,9 +54,7 @@ def _check_image_shape(image_shape: tuple[int, int, int]) -> tuple[int, int, int
 
 
 def _check_positive(name: str, value: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-    return value
+    return checks.integer(value, name)
 
 
 def _normalization(kind: str, name: str) -> layers.Layer | None:
@@ -78,8 +85,8 @@ def build_dcgan_generator(
     Raises ValueError for an unsupported shape or a non-positive size.
     """
     height, _, channels = _check_image_shape(image_shape)
-    _check_positive("latent_dim", latent_dim)
-    _check_positive("width", width)
+    latent_dim = _check_positive("latent_dim", latent_dim)
+    width = _check_positive("width", width)
     start = _START_SIZE[height]
     upsamplings = {7: 2, 4: 3, 8: 3}[start]
     filters = width * 2 ** (upsamplings - 1)
@@ -122,10 +129,10 @@ def build_dcgan_discriminator(
     Returns an uncompiled model with outputs (batch, 1): logits, not probabilities.
     Raises ValueError for an unsupported shape, size, normalization or dropout rate.
     """
-    height, _, _ = _check_image_shape(image_shape)
-    _check_positive("width", width)
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1); got {dropout!r}.")
+    image_shape = _check_image_shape(image_shape)
+    height = image_shape[0]
+    width = _check_positive("width", width)
+    dropout = checks.number(dropout, "dropout", low=0, high=1, high_open=True)
     _normalization(normalization, "check")  # validates the name before building anything
     downsamplings = 2 if height == 28 else 3
 

@@ -32,7 +32,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from ganbook_utils import checks, losses, models
+from ganbook_utils import checks, data, losses, models
 
 CHECKPOINT_FILE = "checkpoint.npz"
 HISTORY_FILE = "history.json"
@@ -421,9 +421,9 @@ def tile_images(images: np.ndarray, columns: int | None = None, padding: int = 1
             f"C = 1 or 3; got shape {array.shape}."
         )
     images = array.astype("float32")
-    from ganbook_utils.data import check_unit_range
-
-    check_unit_range(images, "tile_images", pixels_fix="normalize them with data.normalize_images")
+    data.check_unit_range(
+        images, "tile_images", pixels_fix="normalize them with data.normalize_images"
+    )
     count, height, width, channels = images.shape
     columns = math.ceil(math.sqrt(count)) if columns is None else columns
     columns = checks.integer(columns, "columns", who="tile_images")
@@ -1091,43 +1091,6 @@ def _repeat_forever(dataset: Any) -> Any:
     return dataset
 
 
-_PIPELINE_FIX = (
-    "build the dataset with ganbook_utils.data.make_pipeline(uint8_images, batch_size), which "
-    "normalizes pixels to [-1, 1]"
-)
-
-
-def check_first_batch(dataset: Any, who: str = "fit_resumable") -> None:
-    """Refuse a dataset whose first batch is not float images in [-1, 1] (raw pixels, say).
-
-    Only finite values are compared (NaN batches are the :class:`DivergenceGuard`'s business).
-    Raises TypeError for integer pixels, ValueError for floats outside [-1, 1] or an empty
-    dataset.
-    """
-    import tensorflow as tf
-
-    spec = dataset.element_spec
-    spec = spec[0] if isinstance(spec, (tuple, list)) else spec
-    dtype = getattr(spec, "dtype", None)
-    if dtype is not None and not (dtype.is_floating):
-        raise TypeError(
-            f"{who}: the dataset yields {dtype.name} batches (raw pixels?); the model expects "
-            f"float32 images in [-1, 1]: {_PIPELINE_FIX}."
-        )
-    try:
-        first = next(iter(dataset.take(1)))
-    except StopIteration:
-        raise ValueError(f"{who}: the dataset is empty; it yields no batch at all.") from None
-    images = first[0] if isinstance(first, (tuple, list)) else first
-    values = np.asarray(tf.convert_to_tensor(images))
-    finite = values[np.isfinite(values)]
-    if finite.size and (finite.min() < -1.0 - 1e-3 or finite.max() > 1.0 + 1e-3):
-        raise ValueError(
-            f"{who}: the dataset's first batch has values in [{finite.min():.4g}, "
-            f"{finite.max():.4g}]; the model expects images in [-1, 1]: {_PIPELINE_FIX}."
-        )
-
-
 def _history_from_file(directory: Path, step: int) -> dict[str, list[float]]:
     """history.json cut at ``step`` (for checkpoints of older versions, which hold no history)."""
     try:
@@ -1179,7 +1142,7 @@ def fit_resumable(
     samples = checks.integer(samples, "samples", who="fit_resumable")
     sample_seed = checks.seed(sample_seed, "sample_seed", who="fit_resumable")
     repeated = _repeat_forever(dataset)
-    check_first_batch(dataset)
+    data.check_first_batch(dataset, who="fit_resumable")
     epochs = math.ceil(steps / steps_per_epoch)
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():

@@ -21,15 +21,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ganbook_utils import checks
+from ganbook_utils.data import check_first_batch, check_unit_range
 from ganbook_utils.divergences import gaussian_kl_divergence
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
-def _check_image_shape(image_shape: tuple[int, int, int], downsamplings: int) -> None:
-    if len(image_shape) != 3 or min(image_shape) < 1:
+def _check_image_shape(
+    image_shape: tuple[int, int, int], downsamplings: int
+) -> tuple[int, int, int]:
+    valid = isinstance(image_shape, (tuple, list)) and len(image_shape) == 3
+    if not valid or not all(checks.is_integer(size) and size >= 1 for size in image_shape):
         raise ValueError(
-            f"image_shape must be (height, width, channels) with positive sizes; got {image_shape}."
+            f"image_shape must be (height, width, channels) with positive integer sizes; got "
+            f"{image_shape!r}."
         )
     factor = 2**downsamplings
     if image_shape[0] % factor or image_shape[1] % factor:
@@ -37,6 +43,7 @@ def _check_image_shape(image_shape: tuple[int, int, int], downsamplings: int) ->
             f"Height and width {image_shape[:2]} must be divisible by 2**len(filters) = {factor}, "
             "because each convolution halves them; use fewer filters or resize the images."
         )
+    return tuple(int(size) for size in image_shape)
 
 
 def _check_likelihood(likelihood: str) -> None:
@@ -55,9 +62,9 @@ def build_vae_encoder(
     Each entry of ``filters`` is one stride-2 convolution, so H and W must be divisible by
     ``2 ** len(filters)``. Raises ValueError on a bad shape or a non-positive ``latent_dim``.
     """
-    if latent_dim < 1:
-        raise ValueError(f"latent_dim must be at least 1; got {latent_dim}.")
-    _check_image_shape(image_shape, len(filters))
+    latent_dim = checks.integer(latent_dim, "latent_dim", who="build_vae_encoder")
+    hidden_units = checks.integer(hidden_units, "hidden_units", who="build_vae_encoder")
+    image_shape = _check_image_shape(image_shape, len(filters))
     images = keras.Input(shape=image_shape, name="images")
     features = images
     for count in filters:
@@ -86,10 +93,10 @@ def build_vae_decoder(
     For ``likelihood="bernoulli"`` it outputs logits (any real number); for ``"gaussian"`` the
     mean in [-1, 1] (tanh). Each entry of ``filters`` is one stride-2 transposed convolution.
     """
-    if latent_dim < 1:
-        raise ValueError(f"latent_dim must be at least 1; got {latent_dim}.")
+    latent_dim = checks.integer(latent_dim, "latent_dim", who="build_vae_decoder")
+    hidden_units = checks.integer(hidden_units, "hidden_units", who="build_vae_decoder")
     _check_likelihood(likelihood)
-    _check_image_shape(image_shape, len(filters))
+    image_shape = _check_image_shape(image_shape, len(filters))
     height, width, channels = image_shape
     factor = 2 ** len(filters)
     latents = keras.Input(shape=(latent_dim,), name="latents")
@@ -143,8 +150,7 @@ def gaussian_negative_log_likelihood(images, means, observation_std: float):
     ``images`` and ``means`` are (N, H, W, C) in [-1, 1]; ``observation_std`` > 0 is the fixed
     pixel noise. A smaller std weights reconstruction more against the KL term.
     """
-    if observation_std <= 0:
-        raise ValueError(f"observation_std must be positive; got {observation_std}.")
+    observation_std = checks.number(observation_std, "observation_std", low=0, low_open=True)
     images = keras.ops.convert_to_tensor(images, dtype="float32")
     means = keras.ops.convert_to_tensor(means, dtype="float32")
     per_pixel = 0.5 * keras.ops.square((images - means) / observation_std) + (
@@ -180,10 +186,11 @@ class VAE(keras.Model):
     ):
         super().__init__(**kwargs)
         _check_likelihood(likelihood)
-        if beta < 0:
-            raise ValueError(f"beta must be non-negative; got {beta}.")
-        if likelihood == "gaussian" and observation_std <= 0:
-            raise ValueError(f"observation_std must be positive; got {observation_std}.")
+        beta = checks.number(beta, "beta", low=0, who="VAE")
+        observation_std = checks.number(
+            observation_std, "observation_std", low=0, low_open=True, who="VAE"
+        )
+        seed = checks.seed(seed, who="VAE")
         self.encoder = encoder
         self.decoder = decoder
         self.beta = float(beta)
@@ -207,6 +214,15 @@ class VAE(keras.Model):
         """
         super().compile(optimizer=optimizer, **kwargs)
         self.optimizer.build(self.trainable_variables)
+
+    def fit(self, x=None, *args, **kwargs):
+        """``keras.Model.fit``, after checking that the first batch is float images in [-1, 1].
+
+        Raw pixels (uint8, or floats in [0, 255]) would train to meaningless numbers; they are
+        refused with the fix (``data.make_pipeline`` or ``data.normalize_images``).
+        """
+        _check_training_data(x)
+        return super().fit(x, *args, **kwargs)
 
     def call(self, images, training=False):
         """Reconstruct ``images``: decode the mean code (no sampling); output in [-1, 1]."""
@@ -259,7 +275,8 @@ class VAE(keras.Model):
 
         One reparameterised sample per image with a fixed ``seed``, so two calls agree.
         """
-        images = _as_image_batch(images)
+        images = _as_image_batch(images, "VAE.negative_elbo")
+        batch_size = checks.integer(batch_size, "batch_size", who="VAE.negative_elbo")
         totals = {"reconstruction": 0.0, "kl": 0.0, "loss": 0.0}
         for start in range(0, len(images), batch_size):
             batch = images[start : start + batch_size]
@@ -270,7 +287,8 @@ class VAE(keras.Model):
 
     def encode(self, images, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """Images (N, H, W, C) in [-1, 1] -> (mean, log_variance) of q(z|x), numpy (N, D) each."""
-        images = _as_image_batch(images)
+        images = _as_image_batch(images, "VAE.encode")
+        batch_size = checks.integer(batch_size, "batch_size", who="VAE.encode")
         means, log_variances = [], []
         for start in range(0, len(images), batch_size):
             mean, log_variance = self.encoder(images[start : start + batch_size], training=False)
@@ -280,6 +298,7 @@ class VAE(keras.Model):
 
     def decode(self, latents, batch_size: int = 256) -> np.ndarray:
         """Latents (N, D) -> the decoder's mean images (N, H, W, C) in [-1, 1], numpy."""
+        batch_size = checks.integer(batch_size, "batch_size", who="VAE.decode")
         latents = np.asarray(latents, dtype=np.float32)
         if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
             raise ValueError(
@@ -302,24 +321,39 @@ class VAE(keras.Model):
 
     def sample(self, n: int, seed: int | None = None) -> np.ndarray:
         """``n`` new images (n, H, W, C) in [-1, 1]: decode z ~ N(0, I) drawn with ``seed``."""
-        if n < 1:
-            raise ValueError(f"n must be at least 1; got {n}.")
+        n = checks.integer(n, "n", who="VAE.sample")
+        seed = checks.seed(seed, who="VAE.sample")
         latents = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
         return self.decode(latents.astype(np.float32))
 
 
-def _as_image_batch(images) -> np.ndarray:
+def _as_image_batch(images, who: str = "VAE") -> np.ndarray:
+    """Float32 images (N, H, W, C) in [-1, 1], or a one-line error saying how to get them."""
     images = np.asarray(images)
     if images.ndim != 4 or len(images) == 0:
         raise ValueError(
-            f"Expected a non-empty batch of images shaped (N, H, W, C); got shape {images.shape}."
+            f"{who}: expected a non-empty batch of images shaped (N, H, W, C); got shape "
+            f"{images.shape}."
         )
-    if images.dtype == np.uint8:
+    if not np.issubdtype(images.dtype, np.floating):
         raise TypeError(
-            "Got uint8 images; the VAE expects floats in [-1, 1]. "
+            f"{who}: got {images.dtype} images; the VAE expects floats in [-1, 1]. "
             "Use data.normalize_images(images) first."
         )
-    return images.astype(np.float32)
+    images = images.astype(np.float32)
+    check_unit_range(images, who, pixels_fix="use data.normalize_images(uint8_images) first")
+    return images
+
+
+def _check_training_data(x) -> None:
+    """The first batch of what ``VAE.fit`` is given must be float images in [-1, 1]."""
+    if isinstance(x, tf.data.Dataset):
+        check_first_batch(x, who="VAE.fit")
+        return
+    if isinstance(x, (tuple, list)) and x:
+        x = x[0]
+    if isinstance(x, np.ndarray) or tf.is_tensor(x):
+        _as_image_batch(np.asarray(x[:256]), "VAE.fit")
 
 
 def build_vae(

@@ -203,8 +203,51 @@ def test_bad_arguments_raise_clear_errors():
         vae.decode(np.zeros((3, 5)))
     with pytest.raises(TypeError, match="normalize_images"):
         vae.encode(np.zeros((2, 8, 8, 1), np.uint8))
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="n must be a positive integer"):
         vae.sample(0)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda v: v.encode(np.full((2, 8, 8, 1), 200.0)), ValueError, r"\[0, 255\].*normalize"),
+        (lambda v: v.encode(np.full((2, 8, 8, 1), np.nan)), ValueError, "NaN or infinite"),
+        (lambda v: v.negative_elbo(np.full((2, 8, 8, 1), 3.0)), ValueError, "in \\[-1, 1\\]"),
+        (lambda v: v.fit(np.full((16, 8, 8, 1), 255.0), epochs=1), ValueError, "normalize"),
+        (lambda v: v.fit(np.zeros((16, 8, 8, 1), np.uint8), epochs=1), TypeError, "normalize"),
+        (
+            lambda v: v.fit(tf.data.Dataset.from_tensor_slices(np.zeros((8, 8, 8, 1))).batch(4)),
+            None,
+            None,
+        ),
+        (
+            lambda v: v.fit(
+                tf.data.Dataset.from_tensor_slices(np.full((8, 8, 8, 1), 9.0)).batch(4)
+            ),
+            ValueError,
+            "make_pipeline",
+        ),
+        (lambda v: v.sample(2, seed=-1), ValueError, "seed must be a non-negative integer"),
+        (lambda v: v.sample(2.0), ValueError, "n must be a positive integer; got 2.0"),
+        (lambda v: v.encode(np.zeros((2, 8, 8, 1)), batch_size=0), ValueError, "batch_size"),
+        (lambda v: build_vae((8.0, 8, 1), 2), ValueError, "positive integer sizes"),
+        (lambda v: build_vae(None, 2), ValueError, "image_shape must be"),
+        (lambda v: build_vae(IMAGE_SHAPE, None), ValueError, "latent_dim must be a positive"),
+        (lambda v: build_vae(IMAGE_SHAPE, 2.0), ValueError, "latent_dim must be a positive"),
+        (lambda v: build_vae(IMAGE_SHAPE, np.int64(2)), None, None),
+        (lambda v: build_vae(IMAGE_SHAPE, 2, observation_std=0.0), ValueError, "observation_std"),
+        (lambda v: build_vae(IMAGE_SHAPE, 2, seed=-3), ValueError, "seed must be a non-negative"),
+    ],
+)
+def test_raw_data_and_bad_sizes_are_refused_in_one_line(call, error, message):
+    vae = tiny_vae(latent_dim=2)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    if error is None:
+        call(vae)  # accepted
+        return
+    with pytest.raises(error, match=message) as raised:
+        call(vae)
+    assert "\n" not in str(raised.value)
 
 
 def test_compile_builds_the_optimizer_so_a_checkpoint_can_be_restored_before_training():
