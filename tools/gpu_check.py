@@ -108,8 +108,10 @@ def glued_numbers(notebook: dict[str, Any]) -> dict[str, str]:
     numbers = {}
     for cell in notebook.get("cells", []):
         for output in cell.get("outputs", []):
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            text = output.get("data", {}).get(GLUE_MIME + "text/plain")
+            scrapbook = output.get("metadata", {}).get("scrapbook", {})
+            prefix = scrapbook.get("mime_prefix", GLUE_MIME)  # "" when glued with display
+            text = output.get("data", {}).get(prefix + "text/plain")
+            name = scrapbook.get("name")
             if name and text is not None:
                 numbers[name] = text if isinstance(text, str) else "".join(text)
     return numbers
