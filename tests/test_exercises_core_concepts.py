@@ -8,18 +8,48 @@ import scipy.stats
 from ganbook_utils import divergences
 from ganbook_utils.exercises import core_concepts as ex
 
+# The reference solutions, as in the chapter's dropdowns.
+LIKELIHOODS = {
+    "GAN": "none",
+    "VAE": "lower bound",
+    "autoregressive": "exact",
+    "normalizing flow": "exact",
+    "diffusion": "lower bound",
+}
+ML_MEAN = 0.8 * -2.0 + 0.2 * 2.0
+ML_VARIANCE = 0.25 + (0.8 * 4.0 + 0.2 * 4.0) - ML_MEAN**2
 
-def test_likelihood_check():
-    right = {
-        "GAN": "none", "VAE": "lower bound", "autoregressive": "exact", "diffusion": "lower bound"
-    }
-    ex.check_likelihoods(right)
-    with pytest.raises(AssertionError, match="GAN"):
-        ex.check_likelihoods({**right, "GAN": "exact"})
-    with pytest.raises(AssertionError, match="missing: diffusion"):
-        ex.check_likelihoods({k: v for k, v in right.items() if k != "diffusion"})
-    with pytest.raises(AssertionError, match="not one of"):
-        ex.check_likelihoods({**right, "VAE": "elbo"})
+
+def test_reference_solutions_pass_strictly():
+    assert ex.check_likelihoods(LIKELIHOODS, strict=True).status == "right"
+    assert ex.check_maximum_likelihood_gaussian(ML_MEAN, ML_VARIANCE, strict=True)
+
+
+@pytest.mark.parametrize(
+    "answers", [dict.fromkeys(LIKELIHOODS, ...), {**LIKELIHOODS, "diffusion": ...}, ...]
+)
+def test_likelihood_stub_is_not_yet(answers, capsys):
+    assert ex.check_likelihoods(answers).status == "not yet"
+    assert capsys.readouterr().out.startswith("Not yet:")
+
+
+@pytest.mark.parametrize(
+    ("answers", "hint"),
+    [
+        # "Intractable" read as "a bound exists": a GAN has no density at all.
+        ({**LIKELIHOODS, "GAN": "lower bound"}, "define a density"),
+        # The ELBO taken for the likelihood.
+        ({**LIKELIHOODS, "VAE": "exact"}, "maximise instead"),
+        # The probability-flow ODE is not what training optimises.
+        ({**LIKELIHOODS, "diffusion": "exact"}, "what does training optimise"),
+        ({**LIKELIHOODS, "VAE": "elbo"}, "not one of"),
+        ({k: v for k, v in LIKELIHOODS.items() if k != "diffusion"}, "missing: diffusion"),
+    ],
+)
+def test_likelihood_wrong_answers(answers, hint):
+    verdict = ex.check_likelihoods(answers)
+    assert verdict.status == "wrong"
+    assert hint in verdict.message
 
 
 def test_mixture_moments_by_sampling():
@@ -52,11 +82,21 @@ def test_moment_matching_is_the_forward_kl_minimiser():
     assert np.exp(fit.x[1]) ** 2 == pytest.approx(variance, rel=2e-3)
 
 
-def test_maximum_likelihood_check():
-    ex.check_maximum_likelihood_gaussian(-1.2, 2.81)
-    with pytest.raises(AssertionError, match="one component"):
-        ex.check_maximum_likelihood_gaussian(-1.2, 0.25)
-    with pytest.raises(AssertionError, match="Mean"):
-        ex.check_maximum_likelihood_gaussian(0.0, 2.81)
-    with pytest.raises(AssertionError, match="total variance|Var"):
-        ex.check_maximum_likelihood_gaussian(-1.2, 4.25)
+@pytest.mark.parametrize(("mean", "variance"), [(..., ...), (-1.2, ...)])
+def test_maximum_likelihood_stub_is_not_yet(mean, variance):
+    assert ex.check_maximum_likelihood_gaussian(mean, variance).status == "not yet"
+
+
+@pytest.mark.parametrize(
+    ("mean", "variance", "hint"),
+    [
+        (-1.2, 0.25, "one component"),  # one component's variance
+        (0.0, 2.81, "Mean"),  # the unweighted mean of the component means
+        (-1.2, 4.25, "total variance"),  # forgot to subtract the squared mean
+        (-1.2, 2.56, "total variance"),  # forgot the components' own variance
+    ],
+)
+def test_maximum_likelihood_wrong_answers(mean, variance, hint):
+    verdict = ex.check_maximum_likelihood_gaussian(mean, variance)
+    assert verdict.status == "wrong"
+    assert hint in verdict.message
