@@ -10,12 +10,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ganbook_utils.exercises import NotYet, answer_of, exercise_check, is_stub
+
 
 def _require_callable(function: object) -> None:
-    if not callable(function):
-        raise TypeError(
-            f"Pass your function itself (not its result); got {type(function).__name__}."
-        )
+    assert callable(function), (
+        f"Pass your function itself (not its result); got {type(function).__name__}."
+    )
 
 
 def _to_numpy(result: object) -> np.ndarray:
@@ -24,19 +25,16 @@ def _to_numpy(result: object) -> np.ndarray:
     return np.asarray(result)
 
 
-def check_denormalize(denormalize: Callable) -> None:
+@exercise_check("write my_denormalize(x): pixels = (x + 1) * 127.5, rounded, clipped, uint8.")
+def check_denormalize(denormalize: Callable) -> str:
     """Check ``denormalize(x)``: floats in [-1, 1] (N, H, W, C) -> uint8 pixels in [0, 255],
-    the exact inverse of ``x / 127.5 - 1``.
-
-    Raises:
-        AssertionError: with a hint, when the dtype, a value or the round trip is wrong.
-    """
+    the exact inverse of ``x / 127.5 - 1``."""
     from ganbook_utils.data import normalize_images
 
     _require_callable(denormalize)
     every_value = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
     normalized = normalize_images(every_value)
-    answer = _to_numpy(denormalize(normalized))
+    answer = _to_numpy(answer_of(denormalize, normalized))
     assert answer.shape == every_value.shape, (
         f"Keep the shape: expected {every_value.shape}, got {answer.shape}."
     )
@@ -62,7 +60,7 @@ def check_denormalize(denormalize: Callable) -> None:
             f"{int(every_value.ravel()[wrong[0]])} -> {int(answer.ravel()[wrong[0]])}. "
             "Invert x / 127.5 - 1: pixels = (x + 1) * 127.5, rounded."
         )
-    print("Right: every one of the 256 pixel values survives normalize -> denormalize.")
+    return "every one of the 256 pixel values survives normalize -> denormalize."
 
 
 # Does mirroring left-right keep an image a sample of the data (and its labels true)?
@@ -89,41 +87,51 @@ _FLIP_SAFE = {
 }
 
 
-def check_flip_is_safe(answers: dict[str, bool]) -> None:
+# The question a wrong answer should make the student ask, without giving the answer away.
+_FLIP_QUESTION = {
+    "mnist": "Is a mirrored 7 still a 7?",
+    "lfw64": "Is a mirrored photo of a face a plausible photo of a face?",
+    "shapes64": "Are the shapes symmetric, and are left and right positions equally likely?",
+    "shapes64 with captions": "Does the caption still describe the flipped image?",
+}
+
+
+@exercise_check("replace each ... with True (a flip is safe) or False (it is not).")
+def check_flip_is_safe(answers: dict[str, bool]) -> str:
     """Check ``answers``: for each key of the exercise (``"mnist"``, ``"lfw64"``,
     ``"shapes64"``, ``"shapes64 with captions"``), is a random left-right flip a safe
-    augmentation for training a generative model? (True/False)
-
-    Raises:
-        AssertionError: naming the first wrong answer and why.
-    """
-    if not isinstance(answers, dict):
-        raise TypeError(f"Answer with a dict name -> True/False; got {type(answers).__name__}.")
+    augmentation for training a generative model? (True/False)"""
+    assert isinstance(answers, dict), (
+        f"Answer with a dict name -> True/False; got {type(answers).__name__}."
+    )
     missing = [key for key in _FLIP_SAFE if key not in answers]
     assert not missing, f"Answer every case; missing: {', '.join(missing)}."
-    for key, (safe, reason) in _FLIP_SAFE.items():
-        if not isinstance(answers[key], (bool, np.bool_)):
-            raise TypeError(f"Answer {key!r} with True or False; got {answers[key]!r}.")
-        if bool(answers[key]) != safe:
-            raise AssertionError(f"{key}: flipping is {'safe' if safe else 'not safe'}. {reason}")
-    print("Right: " + " ".join(reason for _, reason in _FLIP_SAFE.values()))
+    unanswered = [key for key in _FLIP_SAFE if is_stub(answers[key])]
+    if unanswered:
+        raise NotYet(f"replace the ... for {', '.join(unanswered)} with True or False.")
+    for key, (safe, _) in _FLIP_SAFE.items():
+        assert isinstance(answers[key], (bool, np.bool_)), (
+            f"Answer {key!r} with True or False; got {answers[key]!r}."
+        )
+        assert bool(answers[key]) == safe, f"{key}: think again. {_FLIP_QUESTION[key]}"
+    return " ".join(reason for _, reason in _FLIP_SAFE.values())
 
 
-def check_prepare_for_64(prepare: Callable) -> None:
+@exercise_check(
+    "write my_prepare_for_64(images): resize to 64x64, repeat the channel, normalize."
+)
+def check_prepare_for_64(prepare: Callable) -> str:
     """Check ``prepare(images)``: MNIST-like uint8 (N, 28, 28, 1) -> float32 (N, 64, 64, 3)
     in [-1, 1], ready for the seed's 64x64x3 generator/discriminator.
 
     Any sensible resize method passes: the answer must be within 0.1 (mean absolute
     difference) of bilinear resize -> grayscale to RGB -> normalize.
-
-    Raises:
-        AssertionError: with a hint, when the shape, dtype, range or content is wrong.
     """
     from ganbook_utils.data import grayscale_to_rgb, load_dataset, normalize_images, resize
 
     _require_callable(prepare)
     digits = load_dataset("digits", train_size=8, val_size=1, verbose=False).train.images
-    answer = _to_numpy(prepare(digits.copy()))
+    answer = _to_numpy(answer_of(prepare, digits.copy()))
     expected = normalize_images(grayscale_to_rgb(resize(digits, 64, method="bilinear")))
     assert answer.shape == expected.shape, (
         f"Expected shape {expected.shape} (64x64, three channels); got {answer.shape}."
@@ -140,4 +148,4 @@ def check_prepare_for_64(prepare: Callable) -> None:
         f"The images differ from the reference by {difference:.3f} on average: is the digit "
         "stretched to the full 64x64 (resize, not pad) and upright?"
     )
-    print(f"Right: (N, 64, 64, 3) float32 in [-1, 1], within {difference:.3f} of the reference.")
+    return f"(N, 64, 64, 3) float32 in [-1, 1], within {difference:.3f} of the reference."
