@@ -20,6 +20,10 @@ Text, on the DOM after JavaScript ran, outside code blocks (``pre``, ``code``) a
 - images that cannot load (missing files, external URLs: the book must work offline), broken
   internal links and anchors, and stderr outputs (e.g. TensorFlow logs) left on the page.
 
+Resources: the browser is offline (every network request is refused, so screenshots show what
+a reader without network sees); a script, style sheet or font the page fetches from the
+network, or a local one that is missing, is a problem.
+
 Layout, measured in the browser with every dropdown opened (so solutions are measured too):
 
 - code outputs (each ``.cell_output`` output: text, HTML, tables), display equations
@@ -580,10 +584,31 @@ class Browser:
             self._playwright.stop()
             raise
         self._page.set_default_timeout(PAGE_TIMEOUT_MS)
+        self._resource_problems: list[str] = []
+        # Offline, as a reader without network: every request off this machine is refused.
+        self._page.route(re.compile(r"^(https?|wss?|ftp)://"), self._refuse)
+        self._page.on("requestfailed", self._failed)
 
-    def open(self, page: Path, screenshot: Path | None = None) -> tuple[str, list[dict]]:
-        """The page's DOM after its scripts ran, and MEASURE_JS's measurements."""
+    def _refuse(self, route) -> None:
+        request = route.request
+        if request.resource_type != "image":  # images: reported by check_page
+            self._resource_problems.append(
+                f"a {request.resource_type} loaded from the network, which fails offline: "
+                f"{request.url[:120]}"
+            )
+        route.abort()
+
+    def _failed(self, request) -> None:
+        if request.url.startswith("file:") and request.resource_type != "image":
+            self._resource_problems.append(
+                f"a {request.resource_type} the page needs is missing: {unquote(request.url)}"
+            )
+
+    def open(self, page: Path, screenshot: Path | None = None) -> tuple[str, list[dict], list[str]]:
+        """The page's DOM after its scripts ran, MEASURE_JS's measurements, and the page's
+        resources that fail to load offline (scripts, styles, fonts; images: see check_page)."""
         tab = self._page
+        self._resource_problems = []
         tab.goto(page.resolve().as_uri(), wait_until="load")
         tab.evaluate(SETTLE_JS)
         if screenshot is not None:
@@ -591,7 +616,8 @@ class Browser:
             tab.screenshot(path=str(screenshot), full_page=True)
         dom = tab.content()
         tab.evaluate(OPEN_DROPDOWNS_JS)
-        return dom, tab.evaluate(MEASURE_JS, OVERFLOW_TOLERANCE_PX)
+        measurements = tab.evaluate(MEASURE_JS, OVERFLOW_TOLERANCE_PX)
+        return dom, measurements, list(dict.fromkeys(self._resource_problems))
 
     def close(self) -> None:
         try:
@@ -636,9 +662,13 @@ def check_site(
                 problems = [problem] if problem else []
             else:
                 shot = screenshots / (relative.replace("/", "__") + ".png") if screenshots else None
-                dom, measurements = browser.open(page, shot)
-                problems = check_page(page, dom, site, id_cache)
-                problems += layout_problems(page, measurements)
+                try:
+                    dom, measurements, resources = browser.open(page, shot)
+                except Exception as error:  # a page that hangs or breaks the browser: report it
+                    problems = [f"the browser could not open the page: {str(error)[:300]}"]
+                else:
+                    problems = check_page(page, dom, site, id_cache)
+                    problems += layout_problems(page, measurements) + resources
             if problems:
                 report[relative] = problems
     return report

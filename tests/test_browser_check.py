@@ -172,6 +172,8 @@ LAYOUT_PAGES = {
     ),
     "tiny-figure": '<img src="wide.png">',  # 1500 px at 100 dpi in a 600 px column: 40 %
     "raw-table": "<p>| a | b |\n|---|---|</p>",
+    "network-script": '<script src="https://cdn.example.org/widgets.js"></script>',
+    "missing-style": '<link rel="stylesheet" href="_static/missing.css">',
 }
 
 
@@ -214,6 +216,8 @@ def test_a_clean_layout_has_no_problems(layout_report):
         ("wide-table", "table 1 in 'Section wide-table' ('model') is"),
         ("tiny-figure", "figure 1 in 'Section tiny-figure' is shown at 40%"),
         ("raw-table", "raw Markdown table"),
+        ("network-script", "a script loaded from the network, which fails offline"),
+        ("missing-style", "a stylesheet the page needs is missing"),
     ],
 )
 def test_layout_problems_are_reported(layout_report, page, expected):
