@@ -383,12 +383,111 @@ def _cmd_train_vae(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_diffusion(args: argparse.Namespace) -> int:
+    """``train --model diffusion|diffusion_cond``: the diffusion chapter's U-Net (Adam, EMA)."""
+    import dataclasses
+
+    import keras
+
+    from ganbook_utils import data, training
+    from ganbook_utils import diffusion as diffusion_module
+
+    profile = _train_profile(args)
+    out = _run_directory(args)
+    steps = _default(args.steps, profile.diffusion_steps)
+    batch_size = _default(args.batch_size, profile.batch_size)
+    width = _default(args.width, profile.diffusion_width)
+    widths = (width, 2 * width, 4 * width)
+    settings = _resumed_settings(
+        args,
+        _saved_run(out),
+        {"learning_rate": 1e-3, "beta_1": 0.9, "steps_per_epoch": max(1, steps // 20)},
+    )
+    keras.utils.set_random_seed(args.seed)
+    splits = data.load_dataset(
+        args.dataset,
+        source=args.source,
+        train_size=_default(args.train_size, profile.train_size),
+        val_size=profile.val_size,
+        seed=args.seed,
+    )
+    conditional = args.model == "diffusion_cond"
+    if conditional and splits.train.labels is None:
+        raise UsageError(f"--model diffusion_cond needs labels; --dataset {args.dataset} has none.")
+    num_classes = int(splits.train.labels.max()) + 1 if conditional else None
+    model = diffusion_module.build_diffusion(
+        splits.image_shape,
+        objective=args.objective,
+        widths=widths,
+        num_classes=num_classes,
+        sampling_steps=_default(args.sampling_steps, profile.diffusion_sampling_steps),
+        learning_rate=None,
+        seed=args.seed,
+    )
+    model.compile(
+        keras.optimizers.Adam(
+            settings["learning_rate"],
+            beta_1=settings["beta_1"],
+            use_ema=True,
+            ema_momentum=diffusion_module.DENOISER_EMA_MOMENTUM,
+        )
+    )
+    pipeline = data.make_pipeline(
+        splits.train.images,
+        batch_size,
+        labels=splits.train.labels if conditional else None,
+        seed=args.seed,
+    )
+    result = _fit(training, model, pipeline, steps, out, settings, args)
+    if result["diverged"]:
+        return 1  # the DivergenceGuard has printed why
+    weights = out / "denoiser.weights.h5"
+    _save_weights_atomic(lambda path: diffusion_module.save_weights(model, path), weights)
+    history = result["history"]
+    ran = training.optimizer_settings(model)["optimizer"]
+    provenance = {
+        "command": "python -m ganbook_utils " + shlex.join(args.argv),
+        "profile": profile.name,
+        "model": args.model,
+        "architecture": diffusion_module.architecture_record(model, widths, 1),
+        "learning_rate": ran["learning_rate"],
+        "beta_1": ran["beta_1"],
+        "ema_momentum": diffusion_module.DENOISER_EMA_MOMENTUM,
+        "batch_size": batch_size,
+        "steps_per_epoch": settings["steps_per_epoch"],
+        "data": {
+            "name": splits.name,
+            "source": splits.source,
+            "description": splits.description,
+            "train_images": len(splits.train),
+            "val_images": len(splits.val),
+        },
+        "steps": result["step"],
+        "seed": args.seed,
+        # Training time summed over every resumed run (up to its last checkpoint).
+        "wall_time_s": round(result["wall_time_s"], 1),
+        "final_losses": {k: v[-1] for k, v in history.items() if k != "step" and v},
+        "parameters": int(model.denoiser.count_params()),
+    }
+    if splits.image_shape == (28, 28, 1):
+        # Sampling costs `sampling_steps` network passes per image: fewer draws than the GANs'.
+        scored = dataclasses.replace(profile, metric_repeats=args.fid_draws)
+        provenance["evaluation"] = _mnist_sample_scores(model, scored)
+        provenance["evaluation"]["sampling_steps"] = model.sampling_steps
+        provenance["fid"] = provenance["evaluation"]["fid"]["mean"]
+    print(f"Trained {result['step']} steps in {result['wall_time_s']:.0f} s; outputs in {out}/")
+    _write_outputs(out, provenance, weights, args.export)
+    return 0
+
+
 # --model NAME -> the function that trains it. A new family adds one entry (and its flags).
 TRAINERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "dcgan28": _train_dcgan,
     "dcgan32": _train_dcgan,
     "dcgan64": _train_dcgan,
     "vae": _cmd_train_vae,
+    "diffusion": _train_diffusion,
+    "diffusion_cond": _train_diffusion,
 }
 
 
@@ -517,6 +616,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=0.3,
         help="vae only: pixel noise of the gaussian likelihood, on the [-1, 1] scale",
+    )
+    train.add_argument(
+        "--objective",
+        default="flow",
+        choices=["flow", "ddpm"],
+        help="diffusion only: velocity (flow matching) or noise (DDPM) prediction",
+    )
+    train.add_argument(
+        "--sampling-steps",
+        type=_positive_int,
+        default=None,
+        help="diffusion only: default sampling steps (and those of the FID in the provenance)",
+    )
+    train.add_argument(
+        "--fid-draws",
+        type=_positive_int,
+        default=2,
+        help="diffusion only: independent sample draws for the provenance's FID",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)

@@ -57,6 +57,14 @@ class Profile:
     # Mathematics chapter: Monte-Carlo samples and optimisation steps of numerical checks.
     monte_carlo_samples: int
     math_check_steps: int
+    # Diffusion chapter: training steps of the shipped U-Nets (the CLI's default), the live
+    # run, the U-Net's base width (levels of width, 2x, 4x), the default sampling steps, and
+    # the generated samples per FID in the chapter's sweeps (steps, guidance, families).
+    diffusion_steps: int
+    diffusion_live_steps: int
+    diffusion_width: int
+    diffusion_sampling_steps: int
+    diffusion_eval_samples: int
     # Text-to-image chapter.
     text_encoder_steps: int
     conditional_gan_steps: int
@@ -95,6 +103,11 @@ _PROFILES = {
         metric_repeats=3,
         monte_carlo_samples=20_000,
         math_check_steps=300,
+        diffusion_steps=20,
+        diffusion_live_steps=10,
+        diffusion_width=8,
+        diffusion_sampling_steps=4,
+        diffusion_eval_samples=128,
         text_encoder_steps=20,
         conditional_gan_steps=20,
         assignment_gan_steps=300,
@@ -123,6 +136,11 @@ _PROFILES = {
         metric_repeats=5,
         monte_carlo_samples=400_000,
         math_check_steps=2_000,
+        diffusion_steps=2_000,
+        diffusion_live_steps=150,
+        diffusion_width=16,
+        diffusion_sampling_steps=20,
+        diffusion_eval_samples=500,
         text_encoder_steps=1_500,
         conditional_gan_steps=3_000,
         assignment_gan_steps=2_000,
@@ -151,6 +169,11 @@ _PROFILES = {
         metric_repeats=10,
         monte_carlo_samples=2_000_000,
         math_check_steps=5_000,
+        diffusion_steps=20_000,
+        diffusion_live_steps=2_000,
+        diffusion_width=32,
+        diffusion_sampling_steps=50,
+        diffusion_eval_samples=5_000,
         text_encoder_steps=10_000,
         conditional_gan_steps=20_000,
         assignment_gan_steps=5_000,
