@@ -38,5 +38,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# The graded assignments (assignments/, otter-grader, the teach extra): for each, the student
+# notebook + visible tests, <name>-student.zip and <name>-autograder.zip in _build/assignments/<name>/.
+# otter runs the solutions to check they score full marks: smoke profile unless GANBOOK_PROFILE is set.
+.PHONY: assignments
+assignments: $(STAMP)
+	@$(BIN)/python -c "import otter" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[teach]"
+	GANBOOK_PROFILE=$${GANBOOK_PROFILE:-smoke} $(BIN)/python assignments/build.py --out _build/assignments
+
 clean:
 	rm -rf _build
