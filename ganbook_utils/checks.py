@@ -85,6 +85,9 @@ def number(
     return value
 
 
-def seed(value: Any, name: str = "seed", *, who: str | None = None) -> int | None:
-    """A random seed: ``None`` or a non-negative integer (NumPy's generators refuse negatives)."""
+def seed(value: Any, name: str = "seed", *, who: str | None = None) -> Any:
+    """A random seed: ``None``, a non-negative integer (NumPy refuses negatives) or a NumPy
+    ``Generator``/``BitGenerator``/``SeedSequence``, which passes through unchanged."""
+    if isinstance(value, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)):
+        return value
     return optional_integer(value, name, minimum=0, who=who)

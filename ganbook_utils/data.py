@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ganbook_utils import checks
+
 # ----------------------------------------------------------------------------------------------
 # Containers
 # ----------------------------------------------------------------------------------------------
@@ -193,10 +195,11 @@ def _check_images_any_dtype(images: Any, what: str) -> np.ndarray:
 
 def _check_size(size: Any, what: str) -> tuple[int, int]:
     """``size`` as (height, width): an int for squares or a pair of positive ints."""
-    pair = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
-    if len(pair) != 2 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in pair
-    ):
+    if checks.is_integer(size):
+        pair = (size, size)
+    else:
+        pair = tuple(size) if isinstance(size, (tuple, list, np.ndarray)) else ()
+    if len(pair) != 2 or not all(checks.is_integer(v) and v > 0 for v in pair):
         raise ValueError(
             f"{what}: size must be a positive int or a (height, width) pair of positive ints; "
             f"got {size!r}."
@@ -205,7 +208,9 @@ def _check_size(size: Any, what: str) -> tuple[int, int]:
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(checks.seed(seed))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -486,7 +491,7 @@ def split_image_set(
             f"split_image_set: a validation split of {val_size} does not fit in {count} images; "
             f"choose 1 <= val_size <= {count - 1} so that both splits are non-empty."
         )
-    order = np.random.default_rng(seed).permutation(count)
+    order = np.random.default_rng(checks.seed(seed, who="split_image_set")).permutation(count)
     return image_set.subset(order[val_size:]), image_set.subset(order[:val_size])
 
 
@@ -712,8 +717,8 @@ def _shapes_splits(
 ) -> tuple[ImageSet, ImageSet]:
     from ganbook_utils.shapes import make_shapes
 
-    train = train_size or DEFAULT_GENERATED_TRAIN_SIZE
-    val = val_size or DEFAULT_GENERATED_VAL_SIZE
+    train = DEFAULT_GENERATED_TRAIN_SIZE if train_size is None else train_size
+    val = DEFAULT_GENERATED_VAL_SIZE if val_size is None else val_size
     # Different seeds for the two splits: validation images are new draws, not copies.
     return (
         make_shapes(train, image_size=image_size, seed=2 * seed),
@@ -837,6 +842,7 @@ def load_dataset(
     val_size = _check_split_size(val_size, "val_size")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"load_dataset: seed must be an int; got {seed!r}.")
+    seed = checks.integer(seed, "seed", minimum=0, who="load_dataset")
 
     needs_network = name in _DOWNLOAD_HOSTS
     fallback = False
@@ -893,6 +899,7 @@ def make_augmentation(names: str | Sequence[str], *, seed: int = 0) -> Callable[
     Raises:
         ValueError: for an unknown augmentation name.
     """
+    seed = checks.integer(seed, "seed", minimum=0, who="make_augmentation")
     chosen = (names,) if isinstance(names, str) else tuple(names)
     unknown = [n for n in chosen if n not in AUGMENTATIONS]
     if unknown or not chosen:
@@ -961,7 +968,8 @@ def make_pipeline(
         labels: optional int array (N,); batches are then (images, labels) pairs.
         augment: None, names from ``AUGMENTATIONS`` (see :func:`make_augmentation`), or a
             callable mapping a float batch to a float batch.
-        shuffle_buffer: elements in the shuffle buffer; default min(N, 10,000).
+        shuffle_buffer: elements in the shuffle buffer, a positive int; default min(N, 10,000).
+        seed: a non-negative int: the shuffle order and the augmentations' randomness.
         repeat: repeat forever (for training loops counted in steps).
         preprocess: optional TensorFlow function of one normalized image (H, W, C) -> image,
             applied before the cache (e.g. resize to the model's size), so once per image.
@@ -990,6 +998,12 @@ def make_pipeline(
                 f"make_pipeline: labels must be ints shaped ({count},); got dtype {labels.dtype}, "
                 f"shape {labels.shape}."
             )
+    seed = checks.integer(seed, "seed", minimum=0, who="make_pipeline")
+    if shuffle_buffer is not None:
+        # Checked now: tf.data would only fail at the first iteration, far from the cause.
+        shuffle_buffer = checks.integer(shuffle_buffer, "shuffle_buffer", who="make_pipeline")
+    if preprocess is not None and not callable(preprocess):
+        raise TypeError(f"make_pipeline: preprocess must be a function; got {preprocess!r}.")
     if augment is not None and not callable(augment):
         make_augmentation(augment, seed=seed)  # raises now for an unknown name
     import tensorflow as tf

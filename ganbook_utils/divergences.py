@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ganbook_utils import checks
+
 LOG_2 = float(np.log(2.0))
 # NumPy 2 renamed trapz to trapezoid; accept both (pyproject allows numpy>=1.26).
 _trapezoid = getattr(np, "trapezoid", None) or np.trapz
@@ -88,9 +90,7 @@ def gaussian_kl_divergence(mean: Any, log_variance: Any) -> Any:
             f"`mean` and `log_variance` must have the same shape; got {mean.shape} and "
             f"{log_variance.shape}. Both come from the encoder's last layer(s)."
         )
-    return 0.5 * tf.reduce_sum(
-        tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=-1
-    )
+    return 0.5 * tf.reduce_sum(tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=-1)
 
 
 def kl_between_gaussians(mean1: Any, var1: Any, mean2: Any, var2: Any) -> np.ndarray | float:
@@ -396,7 +396,7 @@ def reparameterization_gradients(
     import tensorflow as tf
 
     _check_estimator_arguments(mean, std, num_samples, parameter)
-    noise = tf.constant(np.random.default_rng(seed).standard_normal(num_samples))
+    noise = tf.constant(np.random.default_rng(checks.seed(seed)).standard_normal(num_samples))
     # One copy of the parameter per sample, so the gradient of the sum is per sample.
     means = tf.Variable(tf.fill([num_samples], tf.constant(float(mean), tf.float64)))
     stds = tf.Variable(tf.fill([num_samples], tf.constant(float(std), tf.float64)))
@@ -441,7 +441,7 @@ def score_function_gradients(
             or an f that does not return one value per sample.
     """
     _check_estimator_arguments(mean, std, num_samples, parameter)
-    noise = np.random.default_rng(seed).standard_normal(num_samples)
+    noise = np.random.default_rng(checks.seed(seed)).standard_normal(num_samples)
     samples = mean + std * noise
     values = np.asarray(function(samples), dtype=np.float64)
     if values.shape != (num_samples,):

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ganbook_utils import data
+from ganbook_utils import checks, data
 from ganbook_utils.profiles import get_profile
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -236,7 +236,7 @@ def train_domain_classifier(
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive integer; got {steps!r}.")
     num_classes = int(labels.max()) + 1
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(checks.seed(seed))
     classifier = build_domain_classifier(images.shape[1:], num_classes=num_classes)
     trainable = keras.Model(classifier.input, classifier.outputs[1])
     trainable.compile(
@@ -274,17 +274,28 @@ def mnist_classifier(weights_path: str | Path | None = None) -> FeatureExtractor
 
     Raises:
         ExtractorUnavailable: if the weights file is missing (with the command that makes it).
+        ValueError: if the file is not weights of this classifier (empty, truncated, another
+            model's), in one line.
     """
-    path = (
-        Path(weights_path) if weights_path else WEIGHTS_DIR / f"{MNIST_CLASSIFIER_STEM}.weights.h5"
-    )
+    if weights_path is None:
+        path = WEIGHTS_DIR / f"{MNIST_CLASSIFIER_STEM}.weights.h5"
+    else:
+        path = Path(weights_path)
     if not path.exists():
         raise ExtractorUnavailable(
             f"No classifier weights at {path}. Train them with "
             "`python -m ganbook_utils.features --profile cpu` (about a minute on a CPU)."
         )
     model = build_domain_classifier()
-    model.load_weights(path)
+    try:
+        model.load_weights(path)
+    except Exception as error:  # h5py, Keras and the OS each raise their own kinds
+        reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+        raise ValueError(
+            f"mnist_classifier: {path} is not a weights file of the book's MNIST classifier "
+            f"({reason}). Pass the .weights.h5 written by train_and_export_mnist_classifier, or "
+            "omit weights_path for the shipped one."
+        ) from None
     return FeatureExtractor(
         name="mnist_classifier",
         model=model,

@@ -16,9 +16,13 @@ a plausible-looking number rather than failing.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 import scipy.special
+
+from ganbook_utils import checks
 
 # A product of two covariances whose square root has an imaginary part this large (relative to
 # its real trace) is not a numerical accident: the inputs are not valid covariance matrices.
@@ -306,6 +310,17 @@ def frechet_distance_from_features(features1: np.ndarray, features2: np.ndarray)
 def _log_probabilities(predictions: np.ndarray, from_logits: bool) -> np.ndarray:
     """Row-wise log class probabilities (float64), checking that probabilities are valid."""
     if from_logits:
+        rows_are_probabilities = np.all(predictions >= 0.0) and np.allclose(
+            predictions.sum(axis=1), 1.0, atol=1e-3
+        )
+        if rows_are_probabilities and predictions.shape[1] > 1:
+            warnings.warn(
+                "from_logits=True, but every row of predictions is non-negative and sums to 1: "
+                "they look like probabilities (a softmax output). Pass from_logits=False for "
+                "probabilities; the score computed from them as logits is wrong.",
+                UserWarning,
+                stacklevel=3,
+            )
         return scipy.special.log_softmax(predictions, axis=1)
     if np.min(predictions) < 0.0 or np.max(predictions) > 1.0:
         raise ValueError(
@@ -356,7 +371,7 @@ def inception_score(
             f"splits={splits}. Lower splits or add samples."
         )
     log_p = _log_probabilities(predictions, from_logits)
-    order = np.random.default_rng(seed).permutation(log_p.shape[0])
+    order = np.random.default_rng(checks.seed(seed)).permutation(log_p.shape[0])
     scores = []
     for part in np.array_split(log_p[order], splits):
         # log of the split's marginal p(y) = mean_x p(y|x), computed in the log domain.
@@ -429,7 +444,7 @@ def kernel_inception_distance(
             f"subset_size must be between 2 and the size of the smaller set ({smallest}); got "
             f"{subset_size}. Pass subset_size=min(len(features1), len(features2)) or fewer."
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.seed(seed))
     estimates = [
         mmd2_unbiased(
             features1[rng.choice(features1.shape[0], subset_size, replace=False)],
@@ -530,7 +545,17 @@ def evaluate_features(
 
     ``kid_subset_size`` is capped at the smaller set's size; IS uses one split (the whole set),
     so that its value does not depend on how many splits a small sample allows.
+    Raises ValueError when ``fake_logits`` and ``fake_features`` have different row counts.
     """
+    if fake_logits is not None:
+        fake_count = np.shape(fake_features)[0] if np.ndim(fake_features) else 0
+        logit_count = np.shape(fake_logits)[0] if np.ndim(fake_logits) else 0
+        if fake_count != logit_count:
+            raise ValueError(
+                f"evaluate_features: fake_logits has {logit_count} rows but fake_features has "
+                f"{fake_count}; both must come from the same generated images "
+                "(extractor.features_and_logits(images) returns a matching pair)."
+            )
     scores = {"fid": frechet_distance_from_features(real_features, fake_features)}
     subset_size = min(kid_subset_size, len(real_features), len(fake_features))
     scores["kid"], _ = kernel_inception_distance(

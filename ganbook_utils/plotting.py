@@ -10,36 +10,98 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ganbook_utils import checks
 
-def _to_unit_range(images: np.ndarray) -> np.ndarray:
-    """Map images in [-1, 1] (float) or [0, 255] (uint8) to floats in [0, 1] for display."""
+# Tolerance on the pixel range: float round-off of a tanh output may step just outside [-1, 1].
+_RANGE_TOLERANCE = 1e-3
+
+
+def _check_pixel_range(pixel_range: tuple[float, float] | None, dtype: np.dtype) -> tuple:
+    if pixel_range is None:
+        # Decided by the dtype, never guessed from the values: a [-1, 1] batch whose minimum
+        # happens to be >= 0 (an all-white digit) must not be read as [0, 1].
+        return (0.0, 255.0) if dtype == np.uint8 else (-1.0, 1.0)
+    valid = isinstance(pixel_range, (tuple, list)) and len(pixel_range) == 2
+    if not valid or not all(isinstance(v, (int, float, np.number)) for v in pixel_range):
+        raise ValueError(f"pixel_range must be a (low, high) pair; got {pixel_range!r}.")
+    low, high = float(pixel_range[0]), float(pixel_range[1])
+    if not low < high:
+        raise ValueError(f"pixel_range must have low < high; got {pixel_range!r}.")
+    return low, high
+
+
+def _to_unit_range(
+    images: np.ndarray, pixel_range: tuple[float, float] | None = None, who: str = "image_grid"
+) -> np.ndarray:
+    """Map a batch (N, H, W, C) to floats in [0, 1] for display, refusing what it cannot show.
+
+    ``pixel_range`` is the range the values are drawn from; default: (0, 255) for uint8, (-1, 1)
+    (the book's convention) for floats. Pass (0, 1) for float images in [0, 1].
+    """
     images = np.asarray(images)
-    if images.dtype == np.uint8:
-        return images.astype(np.float32) / 255.0
-    low, high = float(np.min(images)), float(np.max(images))
-    if low < -1.0 - 1e-3 or high > 1.0 + 1e-3:
+    if images.ndim != 4 or images.shape[0] == 0:
         raise ValueError(
-            f"Float images must lie in [-1, 1] (or [0, 1]); got values in [{low:.3g}, {high:.3g}]. "
-            "Normalize them first, or pass uint8 images in [0, 255]."
+            f"{who}: expected a non-empty batch of images shaped (N, H, W, C); got shape "
+            f"{images.shape}."
         )
-    return (images + 1.0) / 2.0 if low < 0.0 else images.astype(np.float32)
+    if images.shape[-1] not in (1, 3):
+        hint = (
+            " Channels-first? Use np.moveaxis(images, 1, -1)." if images.shape[1] in (1, 3) else ""
+        )
+        raise ValueError(
+            f"{who}: expected 1 (grayscale) or 3 (RGB) channels in the last axis; got shape "
+            f"{images.shape}.{hint}"
+        )
+    if images.dtype != np.uint8 and not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(
+            f"{who}: expected uint8 pixels or float images; got dtype {images.dtype}. "
+            "Convert pixels with images.astype(np.uint8)."
+        )
+    low, high = _check_pixel_range(pixel_range, images.dtype)
+    values = images.astype(np.float32)
+    if not np.all(np.isfinite(values)):
+        bad = int(np.sum(~np.isfinite(values)))
+        everything = " (all of them)" if bad == values.size else ""
+        raise ValueError(
+            f"{who}: {bad} values are NaN or infinite{everything}; a diverged model? "
+            "There is nothing meaningful to draw."
+        )
+    tolerance = _RANGE_TOLERANCE * (high - low)
+    seen_low, seen_high = float(values.min()), float(values.max())
+    if seen_low < low - tolerance or seen_high > high + tolerance:
+        hint = (
+            " They look like [0, 255] pixels stored as floats: pass them as uint8."
+            if seen_low >= 0.0 and seen_high > 1.5
+            else ""
+        )
+        raise ValueError(
+            f"{who}: values lie in [{seen_low:.3g}, {seen_high:.3g}], outside pixel_range="
+            f"({low:g}, {high:g}).{hint} Pass pixel_range=(low, high) for another range."
+        )
+    return np.clip((values - low) / (high - low), 0.0, 1.0)
 
 
-def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 1) -> np.ndarray:
+def image_grid(
+    images: np.ndarray,
+    columns: int | None = None,
+    padding: int = 1,
+    pixel_range: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Tile ``images`` of shape (N, H, W, C) into one (rows*H, columns*W, C) array in [0, 1].
 
-    Accepts uint8 in [0, 255] or floats in [-1, 1] / [0, 1]; empty cells stay white.
+    ``pixel_range``: the range of the values, by default decided by the dtype: uint8 pixels are
+    in (0, 255), floats in (-1, 1); pass ``(0, 1)`` for float images in [0, 1]. C must be 1 or
+    3 (channels last); a single (N, H, W) grayscale batch is accepted. Empty cells stay white.
+    Raises ValueError for NaN/inf, values outside the range, or a bad shape.
     """
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
-    if images.ndim != 4 or images.shape[0] == 0:
-        raise ValueError(
-            f"Expected a non-empty batch of images shaped (N, H, W, C); got shape {images.shape}."
-        )
-    images = _to_unit_range(images)
+    images = _to_unit_range(images, pixel_range)
     count, height, width, channels = images.shape
-    columns = columns or math.ceil(math.sqrt(count))
+    columns = math.ceil(math.sqrt(count)) if columns is None else columns
+    columns = checks.integer(columns, "columns", who="image_grid")
+    padding = checks.integer(padding, "padding", minimum=0, who="image_grid")
     rows = math.ceil(count / columns)
     grid = np.ones(
         (rows * (height + padding) + padding, columns * (width + padding) + padding, channels),
@@ -58,22 +120,27 @@ def show_images(
     columns: int | None = None,
     labels: list[str] | None = None,
     size: float = 6.0,
+    pixel_range: tuple[float, float] | None = None,
 ):
     """Show a batch of images as one grid with a title; returns the matplotlib figure.
 
     With ``labels``, each image is drawn in its own axis with its label as a caption.
+    ``pixel_range`` as for :func:`image_grid` (default: by dtype, uint8 (0, 255), float (-1, 1)).
     """
     images = np.asarray(images)
     if labels is None:
-        grid = image_grid(images, columns)
+        grid = image_grid(images, columns, pixel_range=pixel_range)
         figure, axis = plt.subplots(figsize=(size, size * grid.shape[0] / grid.shape[1]))
         axis.imshow(grid.squeeze(-1) if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=1)
         axis.set_axis_off()
     else:
         if len(labels) != len(images):
             raise ValueError(f"Got {len(labels)} labels for {len(images)} images; give one each.")
-        unit = _to_unit_range(images if images.ndim == 4 else images[..., None])
-        columns = columns or math.ceil(math.sqrt(len(unit)))
+        unit = _to_unit_range(
+            images if images.ndim == 4 else images[..., None], pixel_range, "show_images"
+        )
+        columns = math.ceil(math.sqrt(len(unit))) if columns is None else columns
+        columns = checks.integer(columns, "columns", who="show_images")
         rows = math.ceil(len(unit) / columns)
         figure, axes = plt.subplots(rows, columns, figsize=(size, size * rows / columns))
         for axis in np.ravel(axes):

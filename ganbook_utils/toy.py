@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ganbook_utils import checks
 from ganbook_utils.losses import get_gan_loss, gradient_penalty
 
 RING_MODES = 8
@@ -47,7 +48,7 @@ def sample_ring_mixture(
     """
     if int(count) < 1 or std <= 0:
         raise ValueError(f"Need count >= 1 and std > 0; got count={count}, std={std}.")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.seed(seed))
     centers = ring_centers(modes, radius)
     chosen = rng.integers(0, modes, size=int(count))
     return (centers[chosen] + std * rng.standard_normal((int(count), 2))).astype(np.float32)
@@ -145,7 +146,7 @@ def sliced_wasserstein_distance(
         raise ValueError(
             f"Both point sets must have the same size; got {len(first)} and {len(second)}."
         )
-    angles = np.random.default_rng(seed).uniform(0.0, np.pi, size=projections)
+    angles = np.random.default_rng(checks.seed(seed)).uniform(0.0, np.pi, size=projections)
     directions = np.stack([np.cos(angles), np.sin(angles)])
     projected_first = np.sort(first @ directions, axis=0)
     projected_second = np.sort(second @ directions, axis=0)
@@ -318,7 +319,7 @@ def train_toy_gan(
             f"Need steps >= 1 and snapshot steps in [0, {steps}]; got steps={steps}, "
             f"snapshot_steps={list(snapshot_steps)}."
         )
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.seed(seed))
     latent_dim = int(generator.input_shape[-1])
     fixed_noise = np.random.default_rng(seed + 1).standard_normal((sample_count, latent_dim))
     fixed_noise = fixed_noise.astype(np.float32)

@@ -18,6 +18,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
+from ganbook_utils import checks
+from ganbook_utils.data import check_unit_range
 from ganbook_utils.plotting import image_grid
 
 Decoder = Callable[[np.ndarray], object]
@@ -38,12 +40,24 @@ class Explorer:
 
 
 def decode_images(decoder: Decoder, latents: np.ndarray) -> np.ndarray:
-    """Run ``decoder`` on latents (N, D) and return numpy images (N, H, W, C) in [-1, 1]."""
+    """Run ``decoder`` on latents (N, D) and return numpy images (N, H, W, C) in [-1, 1].
+
+    Raises ValueError when the decoder returns integer pixels (uint8), NaN/inf, values outside
+    [-1, 1] (beyond float round-off) or the wrong number of images: drawing them would show
+    nonsense without a word.
+    """
     latents = np.asarray(latents, dtype=np.float32)
     images = decoder(latents)
     if hasattr(images, "numpy"):
         images = images.numpy()
-    images = np.asarray(images, dtype=np.float32)
+    images = np.asarray(images)
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(
+            f"The decoder returned {images.dtype} images; the explorers expect floats in "
+            "[-1, 1] (VAE.decode, a generator's tanh output). Wrap a pixel decoder: "
+            "`lambda z: data.normalize_images(decoder(z))`."
+        )
+    images = images.astype(np.float32)
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or len(images) != len(latents):
@@ -51,11 +65,13 @@ def decode_images(decoder: Decoder, latents: np.ndarray) -> np.ndarray:
             f"The decoder must map {len(latents)} latents to {len(latents)} images shaped "
             f"(H, W, C); it returned shape {images.shape}."
         )
+    check_unit_range(images, "The decoder's output", pixels_fix="wrap it in data.normalize_images")
     return np.clip(images, -1.0, 1.0)
 
 
 def image_to_png(image: np.ndarray, scale: int = 4) -> bytes:
     """PNG bytes of one image (H, W, C) in [-1, 1], enlarged ``scale`` times with sharp pixels."""
+    scale = checks.integer(scale, "scale", who="image_to_png")
     unit = image_grid(image[None], columns=1, padding=0)
     pixels = np.round(unit * 255).astype(np.uint8)
     pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
@@ -102,8 +118,8 @@ def latent_explorer(
     ``static_figure(steps=7)`` draws each chosen dimension swept over ``value_range`` (one row per
     dimension, the others fixed at ``base_latent``). Raises ValueError on bad dimensions or shapes.
     """
-    if latent_dim < 1:
-        raise ValueError(f"latent_dim must be at least 1; got {latent_dim}.")
+    latent_dim = checks.integer(latent_dim, "latent_dim", who="latent_explorer")
+    scale = checks.integer(scale, "scale", who="latent_explorer")
     _check_range(value_range)
     dimensions = list(range(min(latent_dim, 6))) if dimensions is None else list(dimensions)
     if not dimensions or any(not 0 <= d < latent_dim for d in dimensions):

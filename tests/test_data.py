@@ -461,45 +461,37 @@ def test_pipeline_rejects_bad_input_clearly(kwargs, message):
         make_pipeline(**kwargs)
 
 
-# ---------------------------------------------------------------- exercise checks
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda x: data.make_pipeline(x, 4, shuffle_buffer=0), "shuffle_buffer must be a positive"),
+        (
+            lambda x: data.make_pipeline(x, 4, shuffle_buffer=-5),
+            "shuffle_buffer must be a positive",
+        ),
+        (lambda x: data.make_pipeline(x, 4, shuffle_buffer=2.5), "got 2.5"),
+        (lambda x: data.make_pipeline(x, 4, seed=-1), "seed must be a non-negative integer"),
+        (lambda x: data.center_crop(x, 4.0), "size must be a positive int or a"),
+        (lambda x: data.center_crop(x, None), "size must be a positive int or a"),
+        (lambda x: data.random_flip(x, seed=-1), "seed must be a non-negative integer"),
+        (lambda x: data.load_dataset("digits", seed=-1), "seed must be a non-negative integer"),
+    ],
+)
+def test_bad_sizes_and_seeds_are_refused_at_the_call(call, message):
+    images = np.zeros((8, 8, 8, 1), np.uint8)
+    with pytest.raises(ValueError, match=message) as error:
+        call(images)
+    assert "\n" not in str(error.value)
 
 
-def test_check_denormalize_accepts_the_package_and_names_truncation():
-    from ganbook_utils.exercises.data import check_denormalize
-
-    check_denormalize(denormalize_images)
-    with pytest.raises(AssertionError, match="Round first"):
-        check_denormalize(lambda x: ((x + 1) * 127.5).astype(np.uint8))
-    with pytest.raises(AssertionError, match="uint8"):
-        check_denormalize(lambda x: np.round((x + 1) * 127.5))
-    with pytest.raises(TypeError, match="function itself"):
-        check_denormalize(denormalize_images(normalize_images(PIXELS)))
-
-
-def test_check_flip_is_safe():
-    from ganbook_utils.exercises.data import check_flip_is_safe
-
-    right = {"mnist": False, "lfw64": True, "shapes64": True, "shapes64 with captions": False}
-    check_flip_is_safe(right)
-    with pytest.raises(AssertionError, match="mirrored digits"):
-        check_flip_is_safe({**right, "mnist": True})
-    with pytest.raises(AssertionError, match="missing: lfw64"):
-        check_flip_is_safe({"mnist": False})
-
-
-def test_check_prepare_for_64():
-    from ganbook_utils.exercises.data import check_prepare_for_64
-
-    check_prepare_for_64(
-        lambda images: normalize_images(grayscale_to_rgb(resize(images, 64, method="bilinear")))
+def test_numpy_integers_are_sizes():
+    dataset = data.make_pipeline(
+        np.zeros((8, 8, 8, 1), np.uint8), np.int64(4), shuffle_buffer=np.int32(8)
     )
-    with pytest.raises(AssertionError, match="three channels"):
-        check_prepare_for_64(lambda images: normalize_images(resize(images, 64)))
-    with pytest.raises(AssertionError, match="Normalize"):
-        check_prepare_for_64(
-            lambda images: grayscale_to_rgb(resize(images, 64)).astype(np.float32) / 255.0
-        )
-    with pytest.raises(AssertionError, match="upright"):
-        check_prepare_for_64(
-            lambda images: normalize_images(grayscale_to_rgb(resize(images, 64)))[:, ::-1]
-        )
+    assert next(iter(dataset)).shape == (4, 8, 8, 1)
+    assert data.center_crop(np.zeros((2, 8, 8, 1), np.uint8), np.int64(4)).shape == (2, 4, 4, 1)
+
+
+def test_a_preprocess_that_is_not_a_function_is_refused_at_the_call():
+    with pytest.raises(TypeError, match="preprocess must be a function; got 3"):
+        data.make_pipeline(np.zeros((8, 8, 8, 1), np.uint8), 4, preprocess=3)

@@ -183,3 +183,18 @@ def test_shipped_dcgan_provenance_records_its_fid():
     provenance = json.loads((features.WEIGHTS_DIR / "dcgan28_mnist.json").read_text())
     assert provenance["fid"] == provenance["evaluation"]["fid"]["mean"] > 0.0
     assert "--fid-of dcgan28_mnist" in provenance["evaluation"]["command"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not an h5 file", b"\x89HDF\r\n\x1a\n truncated"],
+    ids=["empty", "text", "cut"],
+)
+def test_a_bad_classifier_weights_file_is_one_clear_line(tmp_path, content):
+    path = tmp_path / "bad.weights.h5"
+    path.write_bytes(content)
+    with pytest.raises(
+        ValueError, match="is not a weights file of the book's MNIST classifier"
+    ) as error:
+        features.mnist_classifier(path)
+    assert "\n" not in str(error.value)

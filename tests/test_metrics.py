@@ -402,3 +402,36 @@ def test_evaluate_features_collects_every_metric():
     assert scores["fid"] == pytest.approx(metrics.frechet_distance_from_features(real, fake))
     assert scores["inception_score"] == pytest.approx(4.0, rel=1e-6)
     assert scores["kid"] > 0.1 and scores["precision"] < 0.5
+
+
+def test_evaluate_features_refuses_logits_of_other_images():
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(40, 4)), rng.normal(size=(40, 4))
+    with pytest.raises(ValueError, match="fake_logits has 30 rows but fake_features has 40"):
+        metrics.evaluate_features(real, fake, rng.normal(size=(30, 10)), kid_subsets=2)
+
+
+def test_probabilities_passed_as_logits_are_warned_about():
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(10), size=50)
+    with pytest.warns(UserWarning, match="look like probabilities"):
+        metrics.inception_score(probabilities, from_logits=True, splits=1)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics.inception_score(rng.normal(size=(50, 10)), from_logits=True, splits=1)
+        metrics.inception_score(probabilities, splits=1)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: metrics.inception_score(x, splits=1, seed=-1),
+        lambda x: metrics.kernel_inception_distance(x, x, subsets=2, subset_size=5, seed=-2),
+    ],
+)
+def test_negative_seeds_are_refused_by_name(call):
+    x = np.random.default_rng(0).dirichlet(np.ones(4), size=20)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        call(x)

@@ -140,3 +140,27 @@ def test_latent_map_and_scatter_figures():
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         plot_latent_scatter(latents, np.arange(9), "codes")
     matplotlib.pyplot.close("all")
+
+
+@pytest.mark.parametrize(
+    ("decoder", "message"),
+    [
+        (lambda z: np.zeros((len(z), 6, 5, 1), np.uint8), "returned uint8 images"),
+        (lambda z: np.full((len(z), 6, 5, 1), np.nan, np.float32), "NaN or infinite"),
+        (lambda z: np.full((len(z), 6, 5, 1), 255.0, np.float32), "wrap it in data.normalize"),
+        (lambda z: np.zeros((1, 6, 5, 1), np.float32), "must map 2 latents to 2 images"),
+    ],
+)
+def test_decoders_that_would_draw_nonsense_are_refused(decoder, message):
+    with pytest.raises(ValueError, match=message) as error:
+        decode_images(decoder, np.zeros((2, LATENT_DIM)))
+    assert "\n" not in str(error.value)
+
+
+def test_sizes_are_checked_and_numpy_integers_accepted():
+    explorer = latent_explorer(linear_decoder, np.int64(LATENT_DIM), scale=np.int64(2))
+    assert len(explorer.controls) == LATENT_DIM
+    with pytest.raises(ValueError, match="latent_dim must be a positive integer; got 0"):
+        latent_explorer(linear_decoder, 0)
+    with pytest.raises(ValueError, match="scale must be a positive integer"):
+        image_to_png(np.zeros((6, 5, 1)), scale=0)
