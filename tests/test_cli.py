@@ -143,3 +143,14 @@ def test_a_damaged_checkpoint_is_a_usage_error(tmp_path, capsys):
     (out / training.CHECKPOINT_FILE).write_bytes(b"PK\x03\x04 not really")
     line = one_line_error(capsys, [*BASE, "--out", str(out), "--steps", "4"])
     assert "truncated or damaged" in line and "allow_pickle" not in line
+
+
+def test_a_diverged_fresh_run_says_so_once_and_writes_nothing_of_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    arguments = [*BASE, "--out", str(out), "--steps", "8", "--steps-per-epoch", "2"]
+    assert cli.main([*arguments, "--learning-rate", "1e30", "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert (captured.out + captured.err).count("Training diverged") == 1
+    assert not list(out.glob("*.png")) and not (out / "samples.gif").exists()
+    assert not (out / cli.PROVENANCE_FILE).exists()
+    assert not (out / cli.GENERATOR_WEIGHTS_FILE).exists()
