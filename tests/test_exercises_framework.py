@@ -36,7 +36,8 @@ def test_each_kind_of_answer_gets_its_verdict_printed_not_raised(answer, status,
     assert verdict.status == status
     assert words in verdict.message
     printed = capsys.readouterr().out
-    assert printed.startswith({"right": "Right:", "wrong": "Not quite:", "not yet": "Not yet:"}[status])
+    prefixes = {"right": "Right:", "wrong": "Not quite:", "not yet": "Not yet:"}
+    assert printed.startswith(prefixes[status])
 
 
 def test_strict_raises_for_anything_but_right(monkeypatch):
@@ -52,3 +53,14 @@ def test_is_stub_sees_unfilled_answer_dicts():
     assert is_stub({"a": ..., "b": None})
     assert not is_stub({"a": ..., "b": "text"})
     assert not is_stub(0)
+
+
+def test_verdicts_fit_the_page_and_are_not_displayed_twice(capsys):
+    @exercise_check("write it.")
+    def check_long(answer):
+        raise AssertionError("a hint " * 40)
+
+    verdict = check_long(lambda: 1)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 1 and max(map(len, lines)) <= 79
+    assert verdict._ipython_display_() is None

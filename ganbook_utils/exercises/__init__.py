@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,17 @@ class Verdict:
 
     def __str__(self) -> str:
         return f"{_PREFIX[self.status]}: {self.message}"
+
+    def _ipython_display_(self) -> None:
+        """Show nothing when a check is a cell's last line: the check printed its verdict."""
+
+
+def _wrapped(text: str, width: int = 79) -> str:
+    """Wrap a verdict to fit a book page's output column (79 characters), paragraph by paragraph."""
+    return "\n".join(
+        textwrap.fill(line, width, subsequent_indent="  ", break_on_hyphens=False) or line
+        for line in text.splitlines()
+    )
 
 
 def is_stub(value: Any) -> bool:
@@ -91,7 +103,7 @@ def exercise_check(todo: str) -> Callable[[Callable], Callable]:
                 verdict = Verdict(WRONG, f"your code raised {type(error).__name__}: {error}")
             else:
                 verdict = Verdict(RIGHT, confirmation or "your answer passes every check.")
-            print(verdict)
+            print(_wrapped(str(verdict)))
             if strict and not verdict:
                 raise AssertionError(str(verdict))
             return verdict
