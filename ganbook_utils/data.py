@@ -21,6 +21,7 @@ import io
 import os
 import socket
 import tarfile
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -873,7 +874,8 @@ def load_dataset(
         f"{height}x{width}x{channels}"
     )
     if verbose:
-        print(description)
+        # Wrapped to a book page's output column (79 characters); the attribute keeps one line.
+        print(textwrap.fill(description, 79, subsequent_indent="  ", break_on_hyphens=False))
     return DatasetSplits(
         name=name, source=origin, description=description, train=train, val=val, fallback=fallback
     )

@@ -1064,7 +1064,8 @@ class ProgressBar(_StepCounting):
             mininterval=0.5 if notebook else 2.0,
             ascii=True,
             dynamic_ncols=False,
-            ncols=100,
+            # 79 columns: the width of a book page's output box.
+            ncols=79,
         )
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
