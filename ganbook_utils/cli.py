@@ -8,6 +8,11 @@
 * ``train --model vae --dataset mnist --out DIR --export PREFIX`` -- the same for the VAE
   chapter's model (``vae.load_pretrained`` reads the export); provenance adds the validation
   negative ELBO and, on MNIST, FID/KID/IS/precision/recall with the book's classifier.
+* ``train --model diffusion|diffusion_cond --objective flow|ddpm --out DIR --export PREFIX``
+  -- the diffusion chapter's U-Net (unconditional, or class-conditional with label dropout).
+* ``sample --weights NAME --n N --seed S --out FILE.npy|FILE.png`` -- samples from a shipped
+  generator (``--label``, ``--steps``, ``--guidance`` for diffusion); ``sample --help`` lists
+  the shipped names.
 
 A resumed run keeps the optimizer settings of its checkpoint (``--learning-rate``,
 ``--beta-1``) and its ``--steps-per-epoch``: omitted, they are taken from the checkpoint;
@@ -637,6 +642,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)
+
+    from ganbook_utils import sampling  # the `sample` subcommand: every shipped generator
+
+    sampling.add_parser(commands, _positive_int, _non_negative_int, _float)
     return parser
 
 
