@@ -1,0 +1,167 @@
+"""Diffusion: training images/s of ``Diffusion.fit`` vs a plain loop, and sampling images/s.
+
+Training: the package's ``Diffusion`` model (its ``train_step`` run by ``fit``) against a plain
+``@tf.function`` + ``GradientTape`` loop of the same U-Net, objective (flow matching, or DDPM
+with ``--objective ddpm``), optimizer and batch. Rounds alternate between the two so that load
+from other processes hits both alike; the median round is reported. As in
+``bench_train_step.py``, ``fit``'s steady state is the difference of two ``fit`` calls (no
+per-step synchronisation the baseline does not pay). Sampling: images/s of ``sample`` for each
+number of steps (one network evaluation per step), on the same U-Net.
+
+Usage: python benchmarks/bench_diffusion.py [--width 16] [--batch-size 64] [--steps 30]
+       [--rounds 3] [--objective flow] [--sample-steps 1 5 20] [--samples 256]
+Prints a markdown table and one BENCH_ROW line for the training comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from rows import emit_row
+
+from ganbook_utils import diffusion
+
+
+def make_dataset(batch_size: int) -> tf.data.Dataset:
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (16 * batch_size, 28, 28, 1)).astype("float32")
+    return (
+        tf.data.Dataset.from_tensor_slices(images)
+        .batch(batch_size, drop_remainder=True)
+        .repeat()
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def widths_of(width: int) -> tuple[int, int, int]:
+    return (width, 2 * width, 4 * width)
+
+
+def plain_loop(width: int, objective: str, dataset):
+    """The TF-tutorial style: returns run(steps) that trains ``steps`` steps."""
+    unet = diffusion.build_unet((28, 28, 1), widths_of(width))
+    optimizer = keras.optimizers.Adam(1e-3)
+    alpha_bars = tf.constant(diffusion.cosine_schedule().alpha_bars, tf.float32)
+
+    @tf.function
+    def train_step(x0):
+        n = tf.shape(x0)[0]
+        noise = tf.random.normal(tf.shape(x0))
+        if objective == "ddpm":
+            t = tf.random.uniform((n,), 0, 1000, dtype=tf.int32)
+            a = tf.reshape(tf.gather(alpha_bars, t), (-1, 1, 1, 1))
+            xt, time_input, target = (
+                tf.sqrt(a) * x0 + tf.sqrt(1 - a) * noise,
+                tf.cast(t, tf.float32) / 1000.0,
+                noise,
+            )
+        else:
+            time_input = tf.random.uniform((n,))
+            t = tf.reshape(time_input, (-1, 1, 1, 1))
+            xt, target = (1 - t) * x0 + t * noise, noise - x0
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(unet([xt, time_input], training=True) - target))
+        gradients = tape.gradient(loss, unet.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, unet.trainable_variables, strict=True))
+        return loss
+
+    iterator = iter(dataset)
+
+    def run(steps: int) -> float:
+        float(train_step(next(iterator)))
+        start = time.perf_counter()
+        for _ in range(steps - 1):
+            loss = train_step(next(iterator))
+        float(loss)  # wait for the last step to finish
+        return time.perf_counter() - start
+
+    return run
+
+
+def package_fit(width: int, objective: str, dataset):
+    # No moving average of the weights here: the plain loop keeps none either.
+    model = diffusion.build_diffusion(
+        objective=objective, widths=widths_of(width), learning_rate=None
+    )
+    model.compile(keras.optimizers.Adam(1e-3))
+
+    def timed_fit(steps: int) -> float:
+        start = time.perf_counter()
+        model.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+        return time.perf_counter() - start
+
+    def run(steps: int) -> float:
+        short = timed_fit(2)
+        return timed_fit(steps + 1) - short
+
+    return run, model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--objective", default="flow", choices=diffusion.OBJECTIVES)
+    parser.add_argument("--sample-steps", type=int, nargs="+", default=[1, 5, 20])
+    parser.add_argument("--samples", type=int, default=256)
+    args = parser.parse_args()
+
+    dataset = make_dataset(args.batch_size)
+    plain = plain_loop(args.width, args.objective, dataset)
+    fit, model = package_fit(args.width, args.objective, dataset)
+    contenders = {"plain tf.function + GradientTape loop": plain, "Diffusion.fit": fit}
+    for run in contenders.values():
+        run(3)  # trace and warm up
+    seconds = {name: [] for name in contenders}
+    for _ in range(args.rounds):
+        for name, run in contenders.items():
+            seconds[name].append(run(args.steps))
+    rates = {
+        name: (args.steps - 1) * args.batch_size / statistics.median(times)
+        for name, times in seconds.items()
+    }
+    baseline, ours = rates.values()
+
+    sampling = []
+    model.sample(args.samples, seed=0, steps=1)  # trace the network for this batch size
+    for steps in args.sample_steps:
+        start = time.perf_counter()
+        model.sample(args.samples, seed=0, steps=steps)
+        sampling.append((steps, args.samples / (time.perf_counter() - start)))
+
+    print(
+        f"U-Net widths {widths_of(args.width)} ({model.denoiser.count_params():,} parameters), "
+        f"objective {args.objective}, batch {args.batch_size}, {args.rounds} rounds of "
+        f"{args.steps} steps, TensorFlow {tf.__version__}, Keras {keras.__version__}\n"
+    )
+    print("| measurement | images/s |")
+    print("|---|---:|")
+    for name, rate in rates.items():
+        print(f"| training, {name} | {rate:,.0f} |")
+    print(f"| training, speed-up of Diffusion.fit over the plain loop | {ours / baseline:.2f}x |")
+    for steps, rate in sampling:
+        print(
+            f"| sampling, {steps} step{'s' if steps > 1 else ''} ({args.samples} images) "
+            f"| {rate:,.0f} |"
+        )
+    emit_row(
+        f"bench_diffusion.py: U-Net width {args.width}, {args.objective}, batch "
+        f"{args.batch_size}, steady state",
+        ours=ours,
+        baseline=baseline,
+        unit="img/s",
+        goal=">= 0.95",
+        ours_label="Diffusion.fit",
+        baseline_label="plain tf.function loop",
+    )
+
+
+if __name__ == "__main__":
+    main()
