@@ -807,7 +807,8 @@ class Diffusion(keras.Model):
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 PRETRAINED_DIFFUSION = {
     "diffusion_mnist": "unconditional MNIST U-Net",
-    "diffusion_mnist_cond": "class-conditional MNIST U-Net (classifier-free guidance)",
+    "diffusion_mnist_cond": "class-conditional MNIST U-Net, DDPM objective (guidance)",
+    "diffusion_mnist_cond_flow": "class-conditional MNIST U-Net, flow matching (guidance)",
 }
 
 

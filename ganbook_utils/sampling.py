@@ -29,6 +29,10 @@ GENERATORS = {
         "diffusion",
         "class-conditional DDPM U-Net, MNIST (DDIM sampler, --label, --guidance)",
     ),
+    "diffusion_mnist_cond_flow": (
+        "diffusion",
+        "class-conditional flow-matching U-Net, MNIST (Euler sampler, --label, --guidance)",
+    ),
 }
 
 
