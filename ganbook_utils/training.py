@@ -8,7 +8,10 @@
   :class:`Checkpoint` (atomic write, resume), :class:`DivergenceGuard` (stop on NaN/inf),
   :class:`ProgressBar` (one tqdm bar) and :class:`LossHistory`.
 * :func:`fit_resumable` wires them together: train for a number of steps into a directory, and
-  pick up where the last run stopped when called again.
+  pick up where the last run stopped when called again. A resumed run keeps its optimizer
+  settings (a model compiled with others is refused: :class:`ResumeMismatch`), takes its history,
+  step count and training time from the checkpoint, and repairs what a killed run left. Every
+  file of a run is written whole (:func:`write_bytes_atomic`).
 * :func:`configure_mixed_precision` turns on float16 compute on GPUs that support it.
 
 The GAN runs under a ``tf.distribute`` strategy: create the models, the ``GAN`` and call
