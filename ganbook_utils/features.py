@@ -233,8 +233,11 @@ def train_domain_classifier(
     labels = np.asarray(train_labels, dtype=np.int64)
     if labels.shape != (len(images),):
         raise ValueError(f"train_labels must have shape ({len(images)},); got {labels.shape}.")
-    if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer; got {steps!r}.")
+    steps = checks.integer(steps, "steps", who="train_domain_classifier")
+    batch_size = checks.integer(batch_size, "batch_size", who="train_domain_classifier")
+    learning_rate = checks.number(
+        learning_rate, "learning_rate", low=0, low_open=True, who="train_domain_classifier"
+    )
     num_classes = int(labels.max()) + 1
     keras.utils.set_random_seed(checks.seed(seed))
     classifier = build_domain_classifier(images.shape[1:], num_classes=num_classes)
