@@ -26,7 +26,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytest.importorskip("otter", reason="the teach extra is not installed: pip install -e '.[teach]'")
+if importlib.util.find_spec("otter") is None:
+    _MISSING = "otter-grader is missing: install the teach extra, pip install -e '.[teach]'"
+    if os.environ.get("CI"):  # CI installs every extra: a missing one is a failure there
+        raise ImportError(_MISSING)
+    pytest.skip(_MISSING, allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "assignments" / "build.py"
