@@ -1,8 +1,13 @@
-"""Shared test setup: the smoke profile unless told otherwise, and the repository's paths."""
+"""Shared test setup: the smoke profile unless told otherwise, the repository's paths, the book.
+
+The smoke book build is one session fixture (`built_book`): every chapter is executed once,
+by that build, and the tests that read the site or the executed notebooks share it.
+"""
 
 import os
 from pathlib import Path
 
+import book_build
 import pytest
 
 # Tests exercise the code, not the budgets: default to seconds-long runs.
@@ -16,6 +21,39 @@ def repo_root() -> Path:
     return ROOT
 
 
-def pytest_collection_modifyitems(items):
-    """Run the book build and browser check last: unit failures should show in seconds."""
-    items.sort(key=lambda item: item.nodeid.startswith("tests/test_book.py"))
+@pytest.fixture(scope="session")
+def smoke_build() -> book_build.SmokeBuild:
+    """The smoke book build (executes the chapters that its cache lacks); built once."""
+    return book_build.build_smoke_book()
+
+
+@pytest.fixture(scope="session")
+def built_book(smoke_build) -> Path:
+    """The smoke site, _build/smoke/_build/html."""
+    return smoke_build.site
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(smoke_build) -> Path:
+    """The folder of the chapters as the smoke build executed them: ``/ "05-dcgan.ipynb"``."""
+    return book_build.EXECUTED_NOTEBOOKS / "book"
+
+
+def _uses_the_book(item) -> bool:
+    return "smoke_build" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Order the tests: unit tests first, so that their failures show in seconds, the book last.
+
+    Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) the book's tests form one
+    group, so that one worker builds the book once while the others run the unit tests; the
+    group goes first there, as it is the longest piece of work and starts no later than the
+    unit tests on the other worker.
+    """
+    distributed = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+    for item in items:
+        if _uses_the_book(item):
+            item.add_marker(pytest.mark.xdist_group("book"))
+    items.sort(key=lambda item: _uses_the_book(item) != distributed)

@@ -1,57 +1,55 @@
-"""The rendered book: build it on the smoke profile, then look at every page in Chromium.
+"""The rendered book: build it on the smoke profile once, then check every chapter and page.
 
-Runs last in `make test` (tests/conftest.py moves it after the unit and notebook tests).
+The build (tests/book_build.py, the `built_book` fixture of conftest.py) executes each chapter
+once, in a fresh kernel, with the build's `allow_errors: false`: a cell that raises or an
+`assert` that fails makes `test_chapter_executes` fail, naming the chapter and the cell. One
+chapter alone, faster: ``GANBOOK_PROFILE=smoke .venv/bin/pytest --nbval-lax
+--nbval-current-env -p no:randomly book/05-dcgan.ipynb``.
+
+Runs last in `make test` (conftest.py orders it after the unit tests).
 """
 
+import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
+import book_build
 import browser_check
 import pytest
+from book_build import EXECUTED_NOTEBOOKS, ROOT  # noqa: F401  (EXECUTED_NOTEBOOKS: for readers)
 from test_consistency import toc_files
 
-ROOT = Path(__file__).resolve().parents[1]
-BUILD = ROOT / "_build" / "smoke"
-SITE = BUILD / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
+NOTEBOOK_CHAPTERS = [entry for entry in toc_files() if (ROOT / f"{entry}.ipynb").is_file()]
 
 
-@pytest.fixture(scope="module")
-def built_book() -> Path:
-    """Build the book with warnings as errors, as `make book PROFILE=smoke` does."""
-    command = [
-        str(Path(sys.executable).with_name("jupyter-book")),
-        "build",
-        str(ROOT),
-        "--path-output",
-        str(BUILD),
-        "--warningiserror",
-        "--nitpick",
-        "--keep-going",
-    ]
-    environment = {**os.environ, "GANBOOK_PROFILE": "smoke"}
-    result = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
-    log = result.stdout + result.stderr
-    (ROOT / "_build").mkdir(exist_ok=True)
-    (ROOT / "_build" / "smoke-build.log").write_text(log)
-    assert result.returncode == 0, (
-        f"book build failed (log: _build/smoke-build.log):\n{log[-4000:]}"
+@pytest.mark.parametrize("chapter", NOTEBOOK_CHAPTERS)
+def test_chapter_executes(smoke_build, chapter):
+    report = book_build.report_path(chapter)
+    if report.is_file():
+        pytest.fail(book_build.chapter_failure(chapter, report.read_text()), pytrace=False)
+    assert (EXECUTED_NOTEBOOKS / f"{chapter}.ipynb").is_file(), (
+        f"{chapter}: the build wrote no executed notebook (log: {book_build.LOG})"
     )
-    return SITE
+
+
+def test_the_build_succeeds_without_warnings(smoke_build):
+    if smoke_build.returncode == 0 and "build succeeded" in smoke_build.log:
+        return
+    log = book_build.without_colours(smoke_build.build_log)
+    warnings = [line for line in log.splitlines() if "WARNING:" in line]
+    pytest.fail(
+        f"the smoke book build failed (log: {book_build.LOG}); its warnings:\n"
+        + "\n".join(warnings[:30])
+        + f"\n... end of the log:\n{log[-2000:]}",
+        pytrace=False,
+    )
 
 
 def test_every_toc_entry_has_a_page(built_book):
     for entry in toc_files():
         assert (built_book / f"{entry}.html").is_file(), entry
     assert (built_book / "index.html").is_file()
-
-
-def test_no_execution_errors_or_warnings_in_the_build(built_book):
-    log = (ROOT / "_build" / "smoke-build.log").read_text()
-    assert "build succeeded" in log
-    assert "Executing notebook failed" not in log
 
 
 def test_every_page_reads_right_in_a_browser(built_book):
@@ -68,3 +66,66 @@ def test_every_page_reads_right_in_a_browser(built_book):
     assert not report, "\n".join(
         f"{page}: {p}" for page, problems in report.items() for p in problems
     )
+
+
+# --- The failure report, on synthetic reports (no build needed) ---------------------------
+
+SYNTHETIC_REPORT = """\
+Traceback (most recent call last):
+  File ".../jupyter_cache/executors/utils.py", line 58, in single_nb_execution
+    executenb(
+nbclient.exceptions.CellExecutionError: An error occurred while executing the following cell:
+------------------
+losses = train(steps=3)
+assert losses[-1] < losses[0], "the loss went up"
+------------------
+
+
+\x1b[0;31m---------------------------------------------------------------------------\x1b[0m
+\x1b[0;31mAssertionError\x1b[0m                            Traceback (most recent call last)
+Cell \x1b[0;32mIn[4], line 2\x1b[0m
+\x1b[0;31mAssertionError\x1b[0m: the loss went up
+"""
+
+
+def test_a_failed_chapter_is_named_with_its_cell_and_error(tmp_path: Path):
+    notebook = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# A chapter"]},
+            {"cell_type": "code", "metadata": {}, "source": ["import numpy"], "outputs": []},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "source": [
+                    "losses = train(steps=3)\n",
+                    'assert losses[-1] < losses[0], "the loss went up"',
+                ],
+            },
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "05-x.ipynb").write_text(json.dumps(notebook))
+    message = book_build.chapter_failure("book/05-x", SYNTHETIC_REPORT, root=tmp_path)
+    assert message.startswith(
+        "book/05-x.ipynb failed in the smoke book build at cell 2 (counting from 0"
+    )
+    assert "    assert losses[-1] < losses[0]" in message
+    assert "AssertionError: the loss went up" in message
+    assert "\x1b[" not in message
+    assert "pytest --nbval-lax" in message and "book/05-x.ipynb" in message
+
+
+def test_a_timed_out_cell_is_named_too():
+    report = (
+        "nbclient.exceptions.CellTimeoutError: A cell timed out while it was being executed, "
+        "after 1800 seconds.\nThe message was: Cell execution timed out.\n"
+        "Here is a preview of the cell contents:\n-------------------\n"
+        "['gan.fit(dataset, epochs=100)']\n-------------------\n"
+    )
+    message = book_build.chapter_failure("book/05-x", report)
+    assert "gan.fit(dataset, epochs=100)" in message
+    assert "CellTimeoutError" in message
