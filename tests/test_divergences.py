@@ -106,8 +106,9 @@ def test_diagonal_gaussian_log_density_matches_scipy():
 
 
 def test_optimal_discriminator_formula_and_errors():
-    np.testing.assert_allclose(dv.optimal_discriminator([1.0, 3.0, 0.0], [1.0, 1.0, 2.0]),
-                               [0.5, 0.75, 0.0])
+    np.testing.assert_allclose(
+        dv.optimal_discriminator([1.0, 3.0, 0.0], [1.0, 1.0, 2.0]), [0.5, 0.75, 0.0]
+    )
     assert dv.optimal_discriminator(0.0, 0.0) == 0.5  # undefined where both vanish
     with pytest.raises(ValueError, match="same shape"):
         dv.optimal_discriminator(np.ones(3), np.ones(2))
@@ -214,9 +215,7 @@ MEAN, STD, N = 1.5, 0.8, 20_000
 
 
 @pytest.mark.parametrize("parameter, exact", [("mean", 2 * MEAN), ("std", 2 * STD)])
-def test_both_estimators_are_unbiased_and_reparameterization_has_lower_variance(
-    parameter, exact
-):
+def test_both_estimators_are_unbiased_and_reparameterization_has_lower_variance(parameter, exact):
     reparam = dv.reparameterization_gradients(tf.square, MEAN, STD, N, parameter, seed=1)
     score = dv.score_function_gradients(np.square, MEAN, STD, N, parameter, seed=2)
     for estimates in (reparam, score):
