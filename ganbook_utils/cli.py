@@ -200,10 +200,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _train_dcgan(args: argparse.Namespace) -> int:
     """``train --model dcgan28|dcgan32|dcgan64``: the DCGAN chapter's recipes."""
+    out = _run_directory(args)  # the cheap checks first: "auto" profile detection imports TF
+    profile = _train_profile(args)
     from ganbook_utils import data, models, training
 
-    profile = _train_profile(args)
-    out = _run_directory(args)
     big = args.model != "dcgan28"
     steps = _default(args.steps, profile.dcgan64_steps if big else profile.dcgan_steps)
     train_size = _default(
@@ -297,13 +297,13 @@ VAE_DEFAULTS = {"latent_dim": 16, "learning_rate": 1e-3, "beta_1": 0.9}
 
 def _cmd_train_vae(args: argparse.Namespace) -> int:
     """``train --model vae``: the VAE chapter's model and recipe (Adam, resumable fit)."""
+    out = _run_directory(args)  # the cheap checks first: "auto" profile detection imports TF
+    profile = _train_profile(args)
     import keras
 
     from ganbook_utils import data, training
     from ganbook_utils import vae as vae_module
 
-    profile = _train_profile(args)
-    out = _run_directory(args)
     steps = _default(args.steps, profile.vae_steps)
     batch_size = _default(args.batch_size, profile.batch_size)
     latent_dim = _default(args.latent_dim, VAE_DEFAULTS["latent_dim"])

@@ -154,3 +154,22 @@ def test_a_diverged_fresh_run_says_so_once_and_writes_nothing_of_it(tmp_path, ca
     assert not list(out.glob("*.png")) and not (out / "samples.gif").exists()
     assert not (out / cli.PROVENANCE_FILE).exists()
     assert not (out / cli.GENERATOR_WEIGHTS_FILE).exists()
+
+
+def test_a_user_error_in_a_real_process_is_one_line_without_tensorflow_noise(tmp_path):
+    import subprocess
+    import sys
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    completed = subprocess.run(
+        [sys.executable, "-m", "ganbook_utils", "train", "--out", str(afile)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.strip().splitlines() == [
+        f"python -m ganbook_utils train: error: --out {afile} is a file; pass a directory "
+        "(created if missing)."
+    ]
