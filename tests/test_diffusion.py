@@ -210,3 +210,16 @@ def test_every_bad_input_raises_its_message():
         labelled.sample(2, labels=np.array([0, 4]))
     with pytest.raises(ValueError, match="Unknown schedule"):
         diffusion.make_schedule("square")
+
+
+def test_nan_training_stops_with_the_guards_message(tmp_path):
+    import tensorflow as tf
+
+    model = diffusion.build_diffusion((8, 8, 1), widths=(4, 8), sampling_steps=1)
+    images = np.full((16, 8, 8, 1), np.nan, np.float32)
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
+    run = training.fit_resumable(
+        model, dataset, 4, tmp_path, steps_per_epoch=2, sample_grid=False, progress=False
+    )
+    assert run["diverged"] and "Training diverged" in run["diverged"]
+    assert not (tmp_path / training.CHECKPOINT_FILE).exists()
