@@ -57,13 +57,6 @@ def machine_description() -> str:
     return f"{os.cpu_count()} cores ({model}){memory}, {gpu}"
 
 
-def load_average() -> str:
-    try:
-        return "{:.1f}, {:.1f}, {:.1f}".format(*os.getloadavg())
-    except OSError:
-        return "unknown"
-
-
 def format_value(value: float, unit: str) -> str:
     if unit == "s" and value >= 120:
         minutes, seconds = divmod(round(value), 60)
@@ -110,9 +103,9 @@ def results_markdown(
     measured: list[dict[str, Any]], recorded: list[dict[str, Any]], date: str, machine: str
 ) -> str:
     parts = [
-        f"Measured by `make bench` on {date} on {machine}; load average when the table was "
-        f"written: {load_average()} (other work on a shared machine slows both sides of a row "
-        "alike; read the ratios). ✓/✗: goal met or not.",
+        f"Measured by `make bench` on {date} on {machine}; each row's 1-minute load average "
+        "is in its machine column (other work on a shared machine slows both sides of a row "
+        "alike: read the ratios). ✓/✗: goal met or not.",
         "",
         table(measured, date, machine),
     ]
@@ -145,11 +138,13 @@ def main() -> None:
     parser.add_argument("--recorded", type=Path, default=ROOT / "benchmarks/recorded_times.json")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results.md")
     parser.add_argument("--readme", type=Path, default=None)
+    parser.add_argument("--date", default=None, help="when the logs were made (default: now)")
     args = parser.parse_args()
 
     measured = [row for log in args.logs for row in parse_rows(log.read_text())]
     recorded = json.loads(args.recorded.read_text()) if args.recorded.is_file() else []
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = args.date or now
     markdown = results_markdown(measured, recorded, date, machine_description())
     args.out.write_text(markdown)
     print(markdown)
