@@ -226,8 +226,7 @@ def save_grid(contender: Contender, path: Path) -> None:
     from PIL import Image
 
     images = contender.sample(64, seed=0)
-    grid = training.tile_images(images, columns=8)
-    pixels = np.clip((np.squeeze(grid) + 1) * 127.5, 0, 255).astype("uint8")
+    pixels = np.squeeze(training.tile_images(images, columns=8))  # uint8 already
     Image.fromarray(pixels).resize((pixels.shape[1] * 3, pixels.shape[0] * 3)).save(path)
 
 
