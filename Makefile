@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 # smoke | cpu | gpu; empty means "gpu if TensorFlow sees a GPU, else cpu".
 PROFILE ?=
 STAMP := $(VENV)/.installed
-# Extras of the package that `make` installs into .venv.
-EXTRAS ?= book,test
+# Extras of the package that `make` installs into .venv (teach: otter-grader, for the assignment tests).
+EXTRAS ?= book,test,teach
 # Chapters executed at once before `make book` builds (tools/execute_book.py). 1 by default:
 # chapters that time themselves (throughput, wall time) should not share the CPU on the page.
 JOBS ?= 1
@@ -16,7 +16,7 @@ TEST_WORKERS ?= 2
 
 .PHONY: book test notebooks lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
