@@ -192,13 +192,9 @@ def test_exercise_cells_hold_stubs_and_fold_their_solutions(chapter):
     assert not problems, "\n".join(problems)
 
 
-def test_every_exercise_reports_not_yet_after_run_all():
-    if not any(EXECUTED.glob("[0-9][0-9]-*.ipynb")):
-        pytest.skip(
-            f"no executed chapters in {EXECUTED.relative_to(ROOT)}: build the smoke book first "
-            "(tests/test_book.py does), or call executed_exercise_problems(folder) after it"
-        )
-    problems = executed_exercise_problems(EXECUTED)
+def test_every_exercise_reports_not_yet_after_run_all(executed_notebooks):
+    """Run all (the smoke build, via the fixture: built first, in the book's xdist group)."""
+    problems = executed_exercise_problems(executed_notebooks)
     assert not problems, "\n".join(problems)
 
 
