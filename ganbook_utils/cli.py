@@ -168,6 +168,25 @@ def _save_weights_atomic(save: Callable[[Path], None], path: Path) -> None:
     os.replace(partial, path)
 
 
+
+def _run_facts(splits: Any, result: dict, history: dict, seed: int) -> dict[str, Any]:
+    """The provenance fields every trainer records: data, steps, seed, time, final losses."""
+    return {
+        "data": {
+            "name": splits.name,
+            "source": splits.source,
+            "description": splits.description,
+            "train_images": len(splits.train),
+            # The held-out split (same loader, same seed) is what FID should be measured on.
+            "val_images": len(splits.val),
+        },
+        "steps": result["step"],
+        "seed": seed,
+        # Training time summed over every resumed run (up to its last checkpoint).
+        "wall_time_s": round(result["wall_time_s"], 1),
+        "final_losses": {k: v[-1] for k, v in history.items() if k != "step" and v},
+    }
+
 def _write_outputs(out: Path, provenance: dict, weights: Path, export: str | None) -> None:
     """provenance.json in ``out`` and, with ``--export PREFIX``, the weights and provenance copy."""
     from ganbook_utils import training
@@ -272,19 +291,7 @@ def _train_dcgan(args: argparse.Namespace) -> int:
             training.GENERATOR_EMA_MOMENTUM if recipe["generator_ema"] else None
         ),
         "dtype_policy": policy,
-        "data": {
-            "name": splits.name,
-            "source": splits.source,
-            "description": splits.description,
-            "train_images": len(splits.train),
-            # The held-out split (same loader, same seed) is what FID should be measured on.
-            "val_images": len(splits.val),
-        },
-        "steps": result["step"],
-        "seed": args.seed,
-        # Training time summed over every resumed run (up to its last checkpoint).
-        "wall_time_s": round(result["wall_time_s"], 1),
-        "final_losses": {k: v[-1] for k, v in history.items() if k != "step" and v},
+        **_run_facts(splits, result, history, args.seed),
         "generator_parameters": int(gan.generator.count_params()),
     }
     print(f"Trained {result['step']} steps in {result['wall_time_s']:.0f} s; outputs in {out}/")
@@ -361,18 +368,7 @@ def _cmd_train_vae(args: argparse.Namespace) -> int:
         "beta_1": training.optimizer_settings(model)["optimizer"]["beta_1"],
         "batch_size": batch_size,
         "steps_per_epoch": settings["steps_per_epoch"],
-        "data": {
-            "name": splits.name,
-            "source": splits.source,
-            "description": splits.description,
-            "train_images": len(splits.train),
-            "val_images": len(splits.val),
-        },
-        "steps": result["step"],
-        "seed": args.seed,
-        # Training time summed over every resumed run (up to its last checkpoint).
-        "wall_time_s": round(result["wall_time_s"], 1),
-        "final_losses": {k: v[-1] for k, v in history.items() if k != "step" and v},
+        **_run_facts(splits, result, history, args.seed),
         # One reparameterised sample per image (seed 0), in nats per image.
         "validation_negative_elbo": {k: round(v, 3) for k, v in validation.items()},
         "parameters": int(model.encoder.count_params() + model.decoder.count_params()),
@@ -460,18 +456,7 @@ def _train_diffusion(args: argparse.Namespace) -> int:
         "ema_momentum": diffusion_module.DENOISER_EMA_MOMENTUM,
         "batch_size": batch_size,
         "steps_per_epoch": settings["steps_per_epoch"],
-        "data": {
-            "name": splits.name,
-            "source": splits.source,
-            "description": splits.description,
-            "train_images": len(splits.train),
-            "val_images": len(splits.val),
-        },
-        "steps": result["step"],
-        "seed": args.seed,
-        # Training time summed over every resumed run (up to its last checkpoint).
-        "wall_time_s": round(result["wall_time_s"], 1),
-        "final_losses": {k: v[-1] for k, v in history.items() if k != "step" and v},
+        **_run_facts(splits, result, history, args.seed),
         "parameters": int(model.denoiser.count_params()),
     }
     if splits.image_shape == (28, 28, 1):
