@@ -21,14 +21,14 @@ def reparameterize(mean, log_variance, noise):
 
 
 def reconstruction_loss(images, logits):
-    targets = (images + 1.0) / 2.0
+    targets = 0.5 * (images + 1.0)  # pixels in [0, 1]
     per_pixel = np.logaddexp(0.0, logits) - targets * logits
     return per_pixel.reshape(len(images), -1).sum(axis=1)
 
 
 def latent_direction(codes, attribute):
-    design = np.column_stack([codes, np.ones(len(codes))])
-    slope = np.linalg.lstsq(design, attribute, rcond=None)[0][:-1]
+    centred_codes = codes - codes.mean(axis=0)
+    slope = np.linalg.lstsq(centred_codes, attribute - attribute.mean(), rcond=None)[0]
     return slope / np.linalg.norm(slope)
 
 
