@@ -41,6 +41,7 @@ import keras
 import numpy as np
 
 from ganbook_utils import checks
+from ganbook_utils.training import moving_average_swapped_in
 
 OBJECTIVES = ("ddpm", "flow")
 SCHEDULES = ("linear", "cosine")
@@ -614,21 +615,8 @@ class Diffusion(keras.Model):
 
         Without an optimizer that keeps one (``use_ema``), the denoiser as it is.
         """
-        optimizer = getattr(self, "optimizer", None)
-        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
-        averages = getattr(optimizer, "_model_variables_moving_average", None)
-        if not (optimizer is not None and optimizer.use_ema and averages):
+        with moving_average_swapped_in(getattr(self, "optimizer", None), self.denoiser):
             yield self.denoiser
-            return
-        weights = self.denoiser.trainable_variables
-        current = [np.asarray(v) for v in weights]
-        for variable, average in zip(weights, averages, strict=True):
-            variable.assign(np.asarray(average))
-        try:
-            yield self.denoiser
-        finally:
-            for variable, value in zip(weights, current, strict=True):
-                variable.assign(value)
 
     def _predict(self, x: np.ndarray, time: float, condition: Any, guidance: float | None):
         """The network's prediction at one time for a batch, guided when ``guidance`` is set."""

@@ -75,6 +75,29 @@ def _resolve_loss(loss: str | tuple[Callable, Callable]) -> tuple[Callable, Call
     )
 
 
+
+@contextlib.contextmanager
+def moving_average_swapped_in(optimizer: Any, network: keras.Model) -> Iterator[None]:
+    """Within the block, ``network`` holds the moving average ``optimizer`` keeps of it.
+
+    For an optimizer made with ``use_ema=True`` (unwrapped from a loss-scale optimizer); with
+    any other optimizer, or none, the network is left as it is. The weights are restored after.
+    """
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+    averages = getattr(optimizer, "_model_variables_moving_average", None)
+    if not (optimizer is not None and optimizer.use_ema and averages):
+        yield
+        return
+    weights = network.trainable_variables
+    current = [np.asarray(v) for v in weights]
+    for variable, average in zip(weights, averages, strict=True):
+        variable.assign(np.asarray(average))
+    try:
+        yield
+    finally:
+        for variable, value in zip(weights, current, strict=True):
+            variable.assign(value)
+
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other by ``fit``.
 
@@ -242,21 +265,8 @@ class GAN(keras.Model):
         an exponential moving average of the generator's weights; samples from the average are
         smoother than from the last step's weights. Without one, the generator as it is.
         """
-        optimizer = getattr(self, "g_optimizer", None)
-        optimizer = getattr(optimizer, "inner_optimizer", optimizer)
-        averages = getattr(optimizer, "_model_variables_moving_average", None)
-        if not (optimizer is not None and optimizer.use_ema and averages):
+        with moving_average_swapped_in(getattr(self, "g_optimizer", None), self.generator):
             yield self.generator
-            return
-        weights = self.generator.trainable_variables
-        current = [np.asarray(v) for v in weights]
-        for variable, average in zip(weights, averages, strict=True):
-            variable.assign(np.asarray(average))
-        try:
-            yield self.generator
-        finally:
-            for variable, value in zip(weights, current, strict=True):
-                variable.assign(value)
 
     def generate(self, z: Any, batch_size: int = 256) -> np.ndarray:
         """Images (n, H, W, C) in [-1, 1], float32, for latent vectors z (n, latent_dim).
