@@ -12,6 +12,8 @@ value of the named colour and the background is exactly black.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ganbook_utils.data import ImageSet
@@ -82,12 +84,36 @@ CAPTION_TEMPLATES = (
 )
 
 
+# Phrasings kept out of every training set (text-to-image chapter): new word orders made only
+# of words the training phrasings use, so a held-out caption has no unknown word.
+HELD_OUT_CAPTION_TEMPLATES = (
+    "{place1}: there is a {size} {colour} {shape}",
+    "near the {place2}, a {colour} {shape1} of {size2} size",
+)
+# (shape, colour) pairs that no training image has (text-to-image chapter): each shape and each
+# colour is still seen, with the other partners, so only the combination is new.
+HELD_OUT_COMPOSITIONS = (
+    ("triangle", "blue"),
+    ("square", "red"),
+    ("circle", "green"),
+    ("diamond", "yellow"),
+)
+
+
 def _article(phrase: str) -> str:
     return ("an " if phrase[0] in "aeiou" else "a ") + phrase
 
 
-def caption_variants(shape: str, colour: str, size: str, position: str) -> list[str]:
-    """Every phrasing of the caption for one attribute set (one per ``CAPTION_TEMPLATES``).
+def caption_variants(
+    shape: str,
+    colour: str,
+    size: str,
+    position: str,
+    *,
+    templates: tuple[str, ...] = CAPTION_TEMPLATES,
+) -> list[str]:
+    """Every phrasing of the caption for one attribute set (one per template, by default
+    ``CAPTION_TEMPLATES``; ``HELD_OUT_CAPTION_TEMPLATES`` gives the held-out phrasings).
 
     Raises:
         ValueError: for an attribute value not in ``SHAPES``/``COLOURS``/``SIZES``/``POSITIONS``.
@@ -107,7 +133,7 @@ def caption_variants(shape: str, colour: str, size: str, position: str) -> list[
     )
     size2 = {"small": "small", "medium": "medium", "large": "large"}[size]
     captions = []
-    for template in CAPTION_TEMPLATES:
+    for template in templates:
         text = template.format(
             size=size_words[0],
             size1=size_words[1],
@@ -179,13 +205,53 @@ def render_shapes(
     return images
 
 
-def make_shapes(n: int, *, image_size: int = 32, seed: int = 0) -> ImageSet:
+def _composition_indices(compositions: object) -> np.ndarray:
+    """(shape, colour) name pairs -> int array (K, 2) of indices; refuses unknown names."""
+    try:
+        pairs = [(str(shape), str(colour)) for shape, colour in compositions]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(
+            "make_shapes: compositions must be (shape, colour) name pairs, e.g. "
+            f"[('circle', 'red')]; got {compositions!r}."
+        ) from None
+    if not pairs:
+        raise ValueError("make_shapes: compositions is empty; give at least one (shape, colour).")
+    for shape, colour in pairs:
+        if shape not in SHAPES or colour not in COLOUR_NAMES:
+            raise ValueError(
+                f"make_shapes: unknown composition ({shape!r}, {colour!r}); shapes are "
+                f"{', '.join(SHAPES)} and colours {', '.join(COLOUR_NAMES)}."
+            )
+    return np.array([(SHAPES.index(s), COLOUR_NAMES.index(c)) for s, c in pairs], dtype=np.int64)
+
+
+def all_compositions() -> tuple[tuple[str, str], ...]:
+    """Every (shape, colour) pair, in index order."""
+    return tuple((shape, colour) for shape in SHAPES for colour in COLOUR_NAMES)
+
+
+def seen_compositions() -> tuple[tuple[str, str], ...]:
+    """The (shape, colour) pairs of the training sets: all but ``HELD_OUT_COMPOSITIONS``."""
+    return tuple(pair for pair in all_compositions() if pair not in HELD_OUT_COMPOSITIONS)
+
+
+def make_shapes(
+    n: int,
+    *,
+    image_size: int = 32,
+    seed: int = 0,
+    compositions: object = None,
+    templates: tuple[str, ...] = CAPTION_TEMPLATES,
+) -> ImageSet:
     """``n`` seeded images of one coloured shape each, with exact attributes and captions.
 
     Args:
         n: number of images (>= 1).
         image_size: 32 or 64 (square RGB images).
         seed: the same seed gives the same images, attributes and captions.
+        compositions: (shape, colour) name pairs to draw from, uniformly (default: every
+            pair, i.e. shape and colour independent and uniform).
+        templates: the caption phrasings to draw from (default ``CAPTION_TEMPLATES``).
 
     Returns:
         :class:`~ganbook_utils.data.ImageSet` with ``images`` uint8 (n, S, S, 3),
@@ -193,15 +259,23 @@ def make_shapes(n: int, *, image_size: int = 32, seed: int = 0) -> ImageSet:
         chosen at random from :func:`caption_variants`), and ``attributes``: ``shape``,
         ``colour``, ``size``, ``position`` (int indices into ``SHAPES``, ``COLOUR_NAMES``,
         ``SIZES``, ``POSITIONS``), ``center_x``, ``center_y``, ``radius`` (float pixels) and
-        ``caption_template`` (which phrasing was used).
+        ``caption_template`` (which of ``templates`` was used).
 
     Raises:
-        ValueError: for a non-positive ``n`` or an unsupported ``image_size``.
+        ValueError: for a non-positive ``n``, an unsupported ``image_size``, an unknown
+            composition or an empty template list.
     """
     _check_count_and_size(n, image_size)
+    templates = tuple(templates)
+    if not templates:
+        raise ValueError("make_shapes: templates is empty; give at least one caption template.")
     rng = np.random.default_rng(seed)
-    shape = rng.integers(0, len(SHAPES), n)
-    colour = rng.integers(0, len(COLOURS), n)
+    if compositions is None:
+        shape = rng.integers(0, len(SHAPES), n)
+        colour = rng.integers(0, len(COLOURS), n)
+    else:
+        pairs = _composition_indices(compositions)
+        shape, colour = pairs[rng.integers(0, len(pairs), n)].T
     size = rng.integers(0, len(SIZES), n)
     position = rng.integers(0, len(POSITIONS), n)
     row, column = np.divmod(position, 3)
@@ -213,7 +287,7 @@ def make_shapes(n: int, *, image_size: int = 32, seed: int = 0) -> ImageSet:
         * (1.0 + rng.uniform(-RADIUS_JITTER, RADIUS_JITTER, n))
         * image_size
     )
-    template = rng.integers(0, len(CAPTION_TEMPLATES), n)
+    template = rng.integers(0, len(templates), n)
     images = render_shapes(shape, colour, center_x, center_y, radius, image_size)
     # Captions depend only on the attribute combination: build each combination's once.
     variants: dict[tuple[int, int, int, int], list[str]] = {}
@@ -221,7 +295,11 @@ def make_shapes(n: int, *, image_size: int = 32, seed: int = 0) -> ImageSet:
     for key in zip(shape.tolist(), colour.tolist(), size.tolist(), position.tolist(), strict=True):
         if key not in variants:
             variants[key] = caption_variants(
-                SHAPES[key[0]], COLOUR_NAMES[key[1]], SIZES[key[2]], POSITIONS[key[3]]
+                SHAPES[key[0]],
+                COLOUR_NAMES[key[1]],
+                SIZES[key[2]],
+                POSITIONS[key[3]],
+                templates=templates,
             )
         captions.append(variants[key][template[len(captions)]])
     return ImageSet(
@@ -238,6 +316,56 @@ def make_shapes(n: int, *, image_size: int = 32, seed: int = 0) -> ImageSet:
             "radius": radius.astype(np.float32),
             "caption_template": template.astype(np.int64),
         },
+    )
+
+
+@dataclasses.dataclass
+class CaptionSplits:
+    """The text-to-image chapter's captioned sets (all disjoint seeds).
+
+    Attributes:
+        train: what every text-to-image model trains on: seen compositions, training phrasings.
+        seen: fresh images of seen compositions with training phrasings (evaluation).
+        held_out_phrasing: seen compositions, captions in ``HELD_OUT_CAPTION_TEMPLATES``.
+        held_out_composition: only ``HELD_OUT_COMPOSITIONS``, training phrasings.
+    """
+
+    train: ImageSet
+    seen: ImageSet
+    held_out_phrasing: ImageSet
+    held_out_composition: ImageSet
+
+    def evaluation_sets(self) -> dict[str, ImageSet]:
+        """``{"seen": ..., "held-out phrasing": ..., "held-out composition": ...}``."""
+        return {
+            "seen": self.seen,
+            "held-out phrasing": self.held_out_phrasing,
+            "held-out composition": self.held_out_composition,
+        }
+
+
+def caption_splits(
+    train_size: int, eval_size: int, *, image_size: int = 32, seed: int = 0
+) -> CaptionSplits:
+    """The training set and the three evaluation sets of the text-to-image chapter.
+
+    The training set never contains a held-out composition or a held-out phrasing, so a
+    model trained on it (text encoder and generators alike) has seen neither.
+    """
+    seen = seen_compositions()
+    return CaptionSplits(
+        train=make_shapes(train_size, image_size=image_size, seed=seed, compositions=seen),
+        seen=make_shapes(eval_size, image_size=image_size, seed=seed + 1, compositions=seen),
+        held_out_phrasing=make_shapes(
+            eval_size,
+            image_size=image_size,
+            seed=seed + 2,
+            compositions=seen,
+            templates=HELD_OUT_CAPTION_TEMPLATES,
+        ),
+        held_out_composition=make_shapes(
+            eval_size, image_size=image_size, seed=seed + 3, compositions=HELD_OUT_COMPOSITIONS
+        ),
     )
 
 

@@ -128,3 +128,43 @@ def test_caption_variants_are_distinct_and_grammatical():
 def test_bad_input_raises_clearly(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_caption_splits_keep_held_out_pairs_and_phrasings_out_of_training():
+    from ganbook_utils import shapes
+
+    splits = shapes.caption_splits(3000, 200, seed=5)
+    train = splits.train.attributes
+    pairs = {
+        (shapes.SHAPES[s], shapes.COLOUR_NAMES[c])
+        for s, c in zip(train["shape"], train["colour"], strict=True)
+    }
+    assert pairs == set(shapes.seen_compositions())  # every seen pair occurs, no held-out one
+    assert not pairs & set(shapes.HELD_OUT_COMPOSITIONS)
+    held = splits.held_out_composition.attributes
+    held_pairs = {
+        (shapes.SHAPES[s], shapes.COLOUR_NAMES[c])
+        for s, c in zip(held["shape"], held["colour"], strict=True)
+    }
+    assert held_pairs == set(shapes.HELD_OUT_COMPOSITIONS)
+    # Held-out phrasings: never a training caption's phrasing, but no word the training lacks.
+    training_words = {
+        word
+        for caption in splits.train.captions
+        for word in caption.replace(",", " ").replace(":", " ").split()
+    }
+    for caption in splits.held_out_phrasing.captions:
+        assert caption not in set(splits.train.captions)
+        assert set(caption.replace(",", " ").replace(":", " ").split()) <= training_words, caption
+    assert train["caption_template"].max() < len(shapes.CAPTION_TEMPLATES)
+
+
+def test_make_shapes_refuses_unknown_compositions_and_empty_templates():
+    from ganbook_utils import shapes
+
+    with pytest.raises(ValueError, match="unknown composition"):
+        shapes.make_shapes(4, compositions=[("star", "red")])
+    with pytest.raises(ValueError, match="compositions is empty"):
+        shapes.make_shapes(4, compositions=[])
+    with pytest.raises(ValueError, match="templates is empty"):
+        shapes.make_shapes(4, templates=())
