@@ -30,66 +30,21 @@ import numpy as np
 
 from ganbook_utils import checks
 
+# The image container and its checks, re-exported: `data.ImageSet`, `data.check_uint8_images`
+# and `data.check_unit_range` are the names the chapters and modules use.
+from ganbook_utils.images import (
+    ImageSet,
+    as_numeric_array,
+    check_batch_shape,
+    check_images_any_dtype,
+    check_uint8_images,
+    check_unit_range,
+)
+from ganbook_utils.shapes import make_shapes
+
 # ----------------------------------------------------------------------------------------------
-# Containers
+# What load_dataset returns (the image container itself, ImageSet, lives in ganbook_utils.images)
 # ----------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class ImageSet:
-    """A set of images with optional per-image labels, captions and attributes.
-
-    Attributes:
-        images: uint8 array (N, H, W, C), channels last, C = 1 (grayscale) or 3 (RGB).
-        labels: int array (N,) or None.
-        captions: list of N strings or None.
-        attributes: dict of arrays with N rows each (e.g. ``shape``, ``colour``) or None.
-    """
-
-    images: np.ndarray
-    labels: np.ndarray | None = None
-    captions: list[str] | None = None
-    attributes: dict[str, np.ndarray] | None = None
-
-    def __post_init__(self) -> None:
-        check_uint8_images(self.images, "ImageSet.images")
-        count = len(self.images)
-        if self.labels is not None:
-            self.labels = np.asarray(self.labels)
-            if self.labels.shape != (count,) or not np.issubdtype(self.labels.dtype, np.integer):
-                raise ValueError(
-                    f"ImageSet.labels must be an int array of shape ({count},) (one per image); "
-                    f"got dtype {self.labels.dtype}, shape {self.labels.shape}."
-                )
-        if self.captions is not None and len(self.captions) != count:
-            raise ValueError(f"ImageSet has {count} images but {len(self.captions)} captions.")
-        for key, values in (self.attributes or {}).items():
-            if len(values) != count:
-                raise ValueError(
-                    f"ImageSet attribute {key!r} has {len(values)} rows for {count} images."
-                )
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """(H, W, C) of one image."""
-        return tuple(self.images.shape[1:])
-
-    def subset(self, indices: np.ndarray | Sequence[int] | slice) -> ImageSet:
-        """The images (and their labels, captions, attributes) at ``indices``."""
-        if isinstance(indices, slice):
-            indices = np.arange(len(self))[indices]
-        indices = np.asarray(indices, dtype=np.int64)
-        return ImageSet(
-            images=self.images[indices],
-            labels=None if self.labels is None else self.labels[indices],
-            captions=None if self.captions is None else [self.captions[i] for i in indices],
-            attributes=None
-            if self.attributes is None
-            else {key: np.asarray(values)[indices] for key, values in self.attributes.items()},
-        )
 
 
 @dataclasses.dataclass
@@ -119,79 +74,8 @@ class DatasetSplits:
 
 
 # ----------------------------------------------------------------------------------------------
-# Checks shared by every function: bad input raises, naming what was wrong and the fix
+# Argument checks of the preprocessing functions (the image checks are ganbook_utils.images')
 # ----------------------------------------------------------------------------------------------
-
-
-def _as_array(images: Any, what: str) -> np.ndarray:
-    if hasattr(images, "numpy") and not isinstance(images, np.ndarray):
-        images = images.numpy()  # a tf.Tensor
-    if isinstance(images, ImageSet):
-        raise TypeError(f"{what}: pass the array `image_set.images`, not the ImageSet itself.")
-    array = np.asarray(images)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise TypeError(f"{what}: expected a numeric array of images; got dtype {array.dtype}.")
-    return array
-
-
-def _check_batch_shape(array: np.ndarray, what: str) -> None:
-    if array.ndim != 4:
-        hint = (
-            " For one grayscale batch (N, H, W) add a channel axis: `images[..., None]`;"
-            " for one image add a batch axis: `image[None]`."
-            if array.ndim in (2, 3)
-            else ""
-        )
-        raise ValueError(
-            f"{what}: expected a batch of images shaped (N, H, W, C); got {array.ndim} "
-            f"dimension(s), shape {array.shape}.{hint}"
-        )
-    if array.shape[0] == 0:
-        raise ValueError(
-            f"{what}: the batch is empty (shape {array.shape}); pass at least one image."
-        )
-    if array.shape[1] == 0 or array.shape[2] == 0:
-        raise ValueError(f"{what}: images have zero height or width (shape {array.shape}).")
-    if array.shape[3] not in (1, 3):
-        raise ValueError(
-            f"{what}: expected 1 (grayscale) or 3 (RGB) channels in the last axis, channels last; "
-            f"got shape {array.shape}. Channels-first data needs `np.moveaxis(images, 1, -1)`."
-        )
-
-
-def check_uint8_images(images: Any, what: str = "images") -> np.ndarray:
-    """Return ``images`` as a uint8 array (N, H, W, C), or raise saying what is wrong.
-
-    Raises:
-        TypeError: for a non-uint8 dtype (with the conversion to use).
-        ValueError: for a wrong rank, an empty batch, or a channel count other than 1 or 3.
-    """
-    array = _as_array(images, what)
-    if array.dtype != np.uint8:
-        raise TypeError(
-            f"{what}: expected uint8 pixels in [0, 255]; got dtype {array.dtype}. "
-            + (
-                "Float images in [-1, 1] go back with `denormalize_images`."
-                if np.issubdtype(array.dtype, np.floating)
-                else "Convert with `np.clip(images, 0, 255).astype(np.uint8)`."
-            )
-        )
-    _check_batch_shape(array, what)
-    return array
-
-
-def _check_images_any_dtype(images: Any, what: str) -> np.ndarray:
-    """A batch (N, H, W, C) of uint8 pixels or finite floats (preprocessing keeps the dtype)."""
-    array = _as_array(images, what)
-    _check_batch_shape(array, what)
-    if array.dtype != np.uint8 and not np.issubdtype(array.dtype, np.floating):
-        raise TypeError(
-            f"{what}: expected uint8 or float images; got dtype {array.dtype}. "
-            "Convert integers with `.astype(np.uint8)`."
-        )
-    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
-        raise ValueError(f"{what}: the images contain NaN or infinite values.")
-    return array
 
 
 def _check_size(size: Any, what: str) -> tuple[int, int]:
@@ -230,7 +114,7 @@ def normalize_images(images: Any) -> np.ndarray:
         TypeError: for float input (already normalized, or pixels stored as floats).
         ValueError: for integers outside [0, 255], a wrong rank or an empty batch.
     """
-    array = _as_array(images, "normalize_images")
+    array = as_numeric_array(images, "normalize_images")
     if np.issubdtype(array.dtype, np.floating):
         finite = array[np.isfinite(array)]
         low = float(finite.min()) if finite.size else float("nan")
@@ -250,7 +134,7 @@ def normalize_images(images: Any) -> np.ndarray:
         raise TypeError(
             f"normalize_images expects uint8 pixels, got {array.dtype} images: {reason}."
         )
-    _check_batch_shape(array, "normalize_images")
+    check_batch_shape(array, "normalize_images")
     if array.dtype != np.uint8:
         if array.dtype == bool or array.min() < 0 or array.max() > 255:
             raise ValueError(
@@ -259,32 +143,6 @@ def normalize_images(images: Any) -> np.ndarray:
             )
         array = array.astype(np.uint8)
     return array.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
-
-
-def check_unit_range(
-    array: np.ndarray, who: str, *, tolerance: float = 1e-3, pixels_fix: str = "pass them as uint8"
-) -> tuple[float, float]:
-    """Raise a clear ValueError unless float ``array`` is finite and within [-1, 1] ± tolerance.
-
-    Returns (min, max). ``pixels_fix`` tells the reader what to do when the values look like
-    [0, 255] pixels stored as floats, the most common mistake.
-    """
-    if not np.all(np.isfinite(array)):
-        raise ValueError(
-            f"{who}: {int(np.sum(~np.isfinite(array)))} values are NaN or infinite "
-            "(a diverged model?); fix them first."
-        )
-    low, high = float(array.min()), float(array.max())
-    if low < -1.0 - tolerance or high > 1.0 + tolerance:
-        hint = (
-            f" They look like pixels in [0, 255]: {pixels_fix}."
-            if low >= 0.0 and high > 1.5
-            else " Rescale them to [-1, 1] (the range of a tanh output)."
-        )
-        raise ValueError(
-            f"{who} expects values in [-1, 1]; got values in [{low:.4g}, {high:.4g}].{hint}"
-        )
-    return low, high
 
 
 def denormalize_images(images: Any, *, tolerance: float = 1e-3) -> np.ndarray:
@@ -298,13 +156,13 @@ def denormalize_images(images: Any, *, tolerance: float = 1e-3) -> np.ndarray:
         ValueError: for NaN/inf, values outside [-1, 1] (e.g. [0, 255] pixels stored as
             floats), a wrong rank or an empty batch.
     """
-    array = _as_array(images, "denormalize_images")
+    array = as_numeric_array(images, "denormalize_images")
     if not np.issubdtype(array.dtype, np.floating):
         raise TypeError(
             f"denormalize_images expects floats in [-1, 1]; got {array.dtype} images, which "
             "look like pixels already (nothing to undo)."
         )
-    _check_batch_shape(array, "denormalize_images")
+    check_batch_shape(array, "denormalize_images")
     check_unit_range(
         array, "denormalize_images", tolerance=tolerance, pixels_fix="use `.astype(np.uint8)`"
     )
@@ -323,7 +181,7 @@ def center_crop(images: Any, size: int | tuple[int, int]) -> np.ndarray:
     Raises:
         ValueError: if the window is larger than the images, or for bad images.
     """
-    array = _check_images_any_dtype(images, "center_crop")
+    array = check_images_any_dtype(images, "center_crop")
     height, width = _check_size(size, "center_crop")
     _, image_height, image_width, _ = array.shape
     if height > image_height or width > image_width:
@@ -343,7 +201,7 @@ def random_crop(
     Raises:
         ValueError: if the window is larger than the images, or for bad images.
     """
-    array = _check_images_any_dtype(images, "random_crop")
+    array = check_images_any_dtype(images, "random_crop")
     height, width = _check_size(size, "random_crop")
     count, image_height, image_width, _ = array.shape
     if height > image_height or width > image_width:
@@ -370,7 +228,7 @@ def random_flip(
     Raises:
         ValueError: for a probability outside [0, 1], or for bad images.
     """
-    array = _check_images_any_dtype(images, "random_flip")
+    array = check_images_any_dtype(images, "random_flip")
     if not 0.0 <= probability <= 1.0:
         raise ValueError(f"random_flip: probability must lie in [0, 1]; got {probability}.")
     flip = _rng(seed).random(len(array)) < probability
@@ -388,7 +246,7 @@ def random_translate(
     Raises:
         ValueError: for a negative shift or one as large as the images, or for bad images.
     """
-    array = _check_images_any_dtype(images, "random_translate")
+    array = check_images_any_dtype(images, "random_translate")
     _, height, width, _ = array.shape
     if not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
         raise ValueError(f"random_translate: max_shift must be an int >= 0; got {max_shift!r}.")
@@ -415,7 +273,7 @@ def resize(images: Any, size: int | tuple[int, int], *, method: str = "auto") ->
     Raises:
         ValueError: for an unknown method or size, or for bad images.
     """
-    array = _check_images_any_dtype(images, "resize")
+    array = check_images_any_dtype(images, "resize")
     height, width = _check_size(size, "resize")
     methods = ("auto", "area", "bilinear", "bicubic", "nearest")
     if method not in methods:
@@ -445,7 +303,7 @@ def grayscale_to_rgb(images: Any) -> np.ndarray:
     Raises:
         ValueError: if the images do not have exactly one channel.
     """
-    array = _check_images_any_dtype(images, "grayscale_to_rgb")
+    array = check_images_any_dtype(images, "grayscale_to_rgb")
     if array.shape[-1] != 1:
         raise ValueError(
             f"grayscale_to_rgb: expected 1 channel; got shape {array.shape} (already RGB?)."
@@ -463,7 +321,7 @@ def rgb_to_grayscale(images: Any) -> np.ndarray:
     Raises:
         ValueError: if the images do not have exactly three channels.
     """
-    array = _check_images_any_dtype(images, "rgb_to_grayscale")
+    array = check_images_any_dtype(images, "rgb_to_grayscale")
     if array.shape[-1] != 3:
         raise ValueError(
             f"rgb_to_grayscale: expected 3 channels; got shape {array.shape} (already grayscale?)."
@@ -716,8 +574,6 @@ def _pool_splits(
 def _shapes_splits(
     image_size: int, train_size: int | None, val_size: int | None, seed: int
 ) -> tuple[ImageSet, ImageSet]:
-    from ganbook_utils.shapes import make_shapes
-
     train = DEFAULT_GENERATED_TRAIN_SIZE if train_size is None else train_size
     val = DEFAULT_GENERATED_VAL_SIZE if val_size is None else val_size
     # Different seeds for the two splits: validation images are new draws, not copies.

@@ -16,7 +16,7 @@ import dataclasses
 
 import numpy as np
 
-from ganbook_utils.data import ImageSet
+from ganbook_utils.images import ImageSet, check_uint8_images
 
 SHAPES = ("circle", "square", "triangle", "diamond")
 COLOURS = {
@@ -254,7 +254,7 @@ def make_shapes(
         templates: the caption phrasings to draw from (default ``CAPTION_TEMPLATES``).
 
     Returns:
-        :class:`~ganbook_utils.data.ImageSet` with ``images`` uint8 (n, S, S, 3),
+        :class:`~ganbook_utils.images.ImageSet` with ``images`` uint8 (n, S, S, 3),
         ``labels`` = the shape index (into ``SHAPES``), one ``caption`` per image (a phrasing
         chosen at random from :func:`caption_variants`), and ``attributes``: ``shape``,
         ``colour``, ``size``, ``position`` (int indices into ``SHAPES``, ``COLOUR_NAMES``,
@@ -402,8 +402,6 @@ def estimate_attributes(images: np.ndarray, *, threshold: int = 40) -> dict[str,
     Raises:
         TypeError/ValueError: for images that are not uint8 RGB batches.
     """
-    from ganbook_utils.data import check_uint8_images
-
     images = check_uint8_images(images, "estimate_attributes")
     if images.shape[-1] != 3:
         raise ValueError(f"estimate_attributes expects RGB images; got shape {images.shape}.")

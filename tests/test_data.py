@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import json
+import re
+import subprocess
+import sys
 import tarfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ganbook_utils import data
+from ganbook_utils import data, shapes
+from ganbook_utils import images as image_module
 from ganbook_utils.data import (
     DatasetSplits,
     DownloadError,
@@ -498,3 +505,126 @@ def test_numpy_integers_are_sizes():
 def test_a_preprocess_that_is_not_a_function_is_refused_at_the_call():
     with pytest.raises(TypeError, match="preprocess must be a function; got 3"):
         data.make_pipeline(np.zeros((8, 8, 8, 1), np.uint8), 4, preprocess=3)
+
+
+# ---------------------------------------------------------------- the data layer's imports
+
+PACKAGE = Path(__file__).resolve().parents[1] / "ganbook_utils"
+# The data layer, lowest first: a module may import only those before it (and NumPy).
+DATA_LAYER = (
+    "ganbook_utils.checks",
+    "ganbook_utils.images",
+    "ganbook_utils.shapes",
+    "ganbook_utils.data",
+)
+
+
+def _package_imports() -> dict[str, tuple[set[str], set[str]]]:
+    """module -> (ganbook_utils modules imported at import time, imported inside functions)."""
+    graph = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        tree = ast.parse(path.read_text())
+        at_import, in_functions = set(), set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module == "ganbook_utils":
+                targets = [f"ganbook_utils.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module]
+            else:
+                continue
+            targets = {t for t in targets if t.startswith("ganbook_utils.") and t != name}
+            (at_import if node in tree.body else in_functions).update(targets)
+        graph[name] = (at_import, in_functions - at_import)
+    return graph
+
+
+def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of the directed graph ``edges`` (as a list of nodes), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(edges.get(node, ())):
+            if state.get(target) == 1:
+                return path[path.index(target) :] + [target]
+            if target not in state and (found := visit(target)):
+                return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in sorted(edges):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_no_module_imports_another_in_a_cycle_at_import_time():
+    graph = _package_imports()
+    assert "ganbook_utils.images" in graph and "ganbook_utils.data" in graph
+    cycle = _cycle({name: at_import for name, (at_import, _) in graph.items()})
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_data_layer_imports_only_lower_modules_even_inside_functions():
+    graph = _package_imports()
+    for index, name in enumerate(DATA_LAYER):
+        at_import, in_functions = graph[name]
+        higher = (at_import | in_functions) - set(DATA_LAYER[:index])
+        assert not higher, f"{name} imports {sorted(higher)}, not below it in {DATA_LAYER}"
+
+
+def test_importing_shapes_does_not_import_data_or_tensorflow():
+    code = (
+        "import sys; import ganbook_utils.shapes; "
+        "print(sorted(m for m in sys.modules if m.startswith(('ganbook_utils.', 'tensorflow', "
+        "'keras'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert "ganbook_utils.shapes" in loaded and "ganbook_utils.images" in loaded
+    assert "ganbook_utils.data" not in loaded
+    assert not [m for m in loaded if m.startswith(("tensorflow", "keras"))]
+
+
+def test_data_re_exports_the_image_container_and_its_checks():
+    for name in ("ImageSet", "check_uint8_images", "check_unit_range"):
+        assert getattr(data, name) is getattr(image_module, name)
+    assert shapes.make_shapes(2).__class__ is data.ImageSet
+
+
+def _names_imported_from_data(text: str) -> set[str]:
+    names = set()
+    for match in re.finditer(r"from ganbook_utils\.data import (\([^)]*\)|[^\n]+)", text):
+        body = match.group(1).strip("()")
+        names |= {n.split(" as ")[0].strip() for n in body.replace("\n", ",").split(",")}
+    return {n for n in names if n and not n.startswith("#")}
+
+
+def test_every_name_the_repository_imports_from_data_exists():
+    root = PACKAGE.parent
+    sources = [
+        p
+        for folder in ("ganbook_utils", "book", "assignments", "tests", "benchmarks", "tools")
+        for p in (root / folder).rglob("*")
+        if p.suffix in (".py", ".ipynb", ".md")
+    ]
+    wanted: dict[str, str] = {}
+    for path in sources:
+        text = path.read_text(errors="replace")
+        if path.suffix == ".ipynb":
+            cells = json.loads(text)["cells"]
+            text = "\n".join("".join(cell["source"]) for cell in cells)
+        for name in _names_imported_from_data(text):
+            wanted.setdefault(name, str(path.relative_to(root)))
+    assert "ImageSet" in wanted  # this file's own import: the scan sees imports
+    missing = {name: where for name, where in wanted.items() if not hasattr(data, name)}
+    assert not missing, f"names imported from ganbook_utils.data that it lacks: {missing}"
