@@ -1,17 +1,20 @@
-"""Interactive latent-space explorers (ipywidgets), each with a static figure of the same sweep.
+"""Interactive explorers (ipywidgets), each with a static figure of the same sweep.
 
-A *decoder* here is any callable mapping latents (N, D) float32 to images (N, H, W, C) in
-[-1, 1]: ``VAE.decode``, or a GAN generator (a Keras model called on the latents). Widgets need a
-running kernel (Jupyter, Colab); the HTML book has none and its widget JavaScript would come from
-a CDN, so every explorer also draws its sweep as an ordinary matplotlib figure, which chapters
-always show.
+The latent-space explorers move a code and show the decoded image; the prompt explorer takes a
+caption and shows samples of text-to-image generators. A *decoder* here is any callable mapping
+latents (N, D) float32 to images (N, H, W, C) in [-1, 1]: ``VAE.decode``, or a GAN generator
+(a Keras model called on the latents). Widgets need a running kernel (Jupyter, Colab); the HTML
+book has none and its widget JavaScript would come from a CDN, so every explorer also draws its
+sweep as an ordinary matplotlib figure, which chapters always show.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import io
-from collections.abc import Callable, Sequence
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
 
 import ipywidgets
 import matplotlib.pyplot as plt
@@ -23,6 +26,8 @@ from ganbook_utils.data import check_unit_range
 from ganbook_utils.plotting import image_grid
 
 Decoder = Callable[[np.ndarray], object]
+# (prompt, n, seed) -> n images (n, H, W, C) in [-1, 1]; raises ValueError for a bad prompt.
+PromptGenerator = Callable[[str, int, int], object]
 
 
 @dataclasses.dataclass
@@ -30,13 +35,17 @@ class Explorer:
     """An interactive explorer: ``widget`` to display in a kernel, ``static_figure()`` for print.
 
     ``controls`` names the sliders (and pickers) the widget is made of; ``image`` is the
-    ``ipywidgets.Image`` they redraw.
+    ``ipywidgets.Image`` they redraw. An explorer of several generators has one image per
+    generator in ``images`` (``image`` is the first) and says what went wrong (a bad prompt)
+    in ``message``.
     """
 
     widget: ipywidgets.Widget
     static_figure: Callable[..., plt.Figure]
     controls: dict[str, ipywidgets.Widget]
     image: ipywidgets.Image
+    images: dict[str, ipywidgets.Image] = dataclasses.field(default_factory=dict)
+    message: ipywidgets.HTML | None = None
 
 
 def decode_images(decoder: Decoder, latents: np.ndarray) -> np.ndarray:
@@ -288,3 +297,155 @@ def interpolation_explorer(
         return figure
 
     return Explorer(widget, static_figure, controls, image)
+
+
+def generated_images(generate: PromptGenerator, prompt: str, n: int, seed: int) -> np.ndarray:
+    """``generate(prompt, n, seed)`` as numpy float32 images (n, H, W, C) in [-1, 1].
+
+    Raises ValueError when the generator returns integer pixels, NaN/inf, values outside
+    [-1, 1] or the wrong number of images (and passes on the generator's own ValueError for a
+    prompt it cannot read).
+    """
+    images = generate(prompt, n, seed)
+    if hasattr(images, "numpy"):
+        images = images.numpy()
+    images = np.asarray(images)
+    if not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(
+            f"The generator returned {images.dtype} images for {prompt!r}; the prompt explorer "
+            "expects floats in [-1, 1] (wrap it in data.normalize_images)."
+        )
+    if images.ndim != 4 or len(images) != n:
+        raise ValueError(
+            f"The generator must return {n} images shaped (H, W, C) for {prompt!r}; it "
+            f"returned shape {images.shape}."
+        )
+    check_unit_range(
+        images, "The generator's output", pixels_fix="wrap it in data.normalize_images"
+    )
+    return np.clip(images.astype(np.float32), -1.0, 1.0)
+
+
+def images_to_png(images: np.ndarray, scale: int = 4) -> bytes:
+    """PNG bytes of images (N, H, W, C) in [-1, 1] side by side, enlarged ``scale`` times."""
+    scale = checks.integer(scale, "scale", who="images_to_png")
+    grid = image_grid(images, columns=len(images), padding=1)
+    pixels = np.round(grid * 255).astype(np.uint8)
+    pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+    picture = Image.fromarray(pixels)
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _check_prompts(prompts: Sequence[str], who: str) -> list[str]:
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    if not prompts or not all(isinstance(p, str) and p.strip() for p in prompts):
+        raise ValueError(f"{who}: prompts must be a non-empty list of non-empty strings.")
+    return prompts
+
+
+def prompt_explorer(
+    generators: Mapping[str, PromptGenerator],
+    prompts: Sequence[str],
+    samples: int = 4,
+    seed: int = 0,
+    scale: int = 3,
+) -> Explorer:
+    """Type a caption (or pick one of ``prompts``) and see ``samples`` images of each generator.
+
+    Args:
+        generators: name -> ``generate(prompt, n, seed)`` returning n images (n, H, W, C) in
+            [-1, 1], e.g. a text-to-image pipeline of each model; it raises ValueError for a
+            prompt it cannot read (the explorer shows that message instead of images).
+        prompts: example captions for the picker; the first is drawn at the start.
+        samples: images per generator and prompt; seed: the noise seed (a control too).
+        scale: enlargement of the displayed images.
+
+    ``static_figure(prompts=None)`` draws one row per prompt (the examples by default), one
+    panel of ``samples`` images per generator, the same seed: what the HTML book shows.
+    Raises ValueError on an empty ``generators`` or ``prompts`` or a bad count.
+    """
+    generators = dict(generators)
+    if not generators or not all(callable(g) for g in generators.values()):
+        raise ValueError(
+            "prompt_explorer: generators must map names to generate(prompt, n, seed) callables."
+        )
+    prompts = _check_prompts(prompts, "prompt_explorer")
+    samples = checks.integer(samples, "samples", who="prompt_explorer")
+    seed = checks.integer(seed, "seed", minimum=0, who="prompt_explorer")
+    scale = checks.integer(scale, "scale", who="prompt_explorer")
+
+    controls = {
+        "prompt": ipywidgets.Text(
+            value=prompts[0],
+            description="caption",
+            continuous_update=False,  # redraw on Enter or leaving the box, not per keystroke
+            layout=ipywidgets.Layout(width="32em"),
+        ),
+        "examples": ipywidgets.Dropdown(options=prompts, value=prompts[0], description="examples"),
+        "seed": ipywidgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed"),
+    }
+    images = {name: ipywidgets.Image(format="png") for name in generators}
+    message = ipywidgets.HTML()
+
+    def redraw(_change=None) -> None:
+        prompt = controls["prompt"].value
+        drawn = {}
+        try:
+            for name, generate in generators.items():
+                drawn[name] = generated_images(generate, prompt, samples, controls["seed"].value)
+        except ValueError as error:  # a prompt the encoder cannot read: say why, keep the old
+            message.value = f"<b>Not drawn:</b> {html.escape(str(error))}"
+            return
+        for name, batch in drawn.items():
+            images[name].value = images_to_png(batch, scale)
+        message.value = f"Drawn for <i>{html.escape(prompt)}</i>, seed {controls['seed'].value}."
+
+    def pick_example(change) -> None:
+        controls["prompt"].value = change["new"]  # redraws through the prompt's observer
+
+    controls["prompt"].observe(redraw, names="value")
+    controls["seed"].observe(redraw, names="value")
+    controls["examples"].observe(pick_example, names="value")
+    redraw()
+    panels = [ipywidgets.VBox([ipywidgets.Label(name), image]) for name, image in images.items()]
+    widget = ipywidgets.VBox(
+        [
+            ipywidgets.HBox([controls["examples"], controls["seed"]]),
+            controls["prompt"],
+            message,
+            ipywidgets.HBox(panels),
+        ]
+    )
+
+    def static_figure(
+        prompts_shown: Sequence[str] | None = None,
+        size: float = 8.0,
+        title: str | None = None,
+    ):
+        """One row per prompt, one panel of ``samples`` images per generator (same seed)."""
+        shown = prompts if prompts_shown is None else _check_prompts(prompts_shown, "static_figure")
+        rows, columns = len(shown), len(generators)
+        panel_width = size / columns
+        figure = plt.figure(figsize=(size, rows * (panel_width / samples + 0.55) + 0.4))
+        subfigures = np.atleast_1d(figure.subfigures(rows, 1))
+        for subfigure, prompt in zip(subfigures, shown, strict=True):
+            subfigure.suptitle("\n".join(textwrap.wrap(f"“{prompt}”", 90)), fontsize=10, y=0.97)
+            axes = np.atleast_1d(subfigure.subplots(1, columns))
+            for axis, (name, generate) in zip(axes, generators.items(), strict=True):
+                batch = generated_images(generate, prompt, samples, seed)
+                grid = image_grid(batch, columns=samples, padding=1)
+                axis.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray")
+                axis.set_xticks([])
+                axis.set_yticks([])
+                axis.set_xlabel(name, fontsize=9)
+        figure.suptitle(
+            title or f"{samples} samples per generator and caption (seed {seed})",
+            fontsize=11,
+            y=1.0 + 0.25 / figure.get_figheight(),
+        )
+        return figure
+
+    return Explorer(widget, static_figure, controls, next(iter(images.values())), images, message)

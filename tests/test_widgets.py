@@ -164,3 +164,102 @@ def test_sizes_are_checked_and_numpy_integers_accepted():
         latent_explorer(linear_decoder, 0)
     with pytest.raises(ValueError, match="scale must be a positive integer"):
         image_to_png(np.zeros((6, 5, 1)), scale=0)
+
+
+# --- The prompt explorer: a caption in, samples of each generator out. ---------------------
+
+
+def prompt_generator(offset: float):
+    """(prompt, n, seed) -> n images 4 x 3 whose brightness encodes the prompt and seed."""
+
+    def generate(prompt: str, n: int, seed: int) -> np.ndarray:
+        if not prompt.strip() or "zzz" in prompt:
+            raise ValueError(f"The prompt {prompt!r} has only unknown words: 'zzz'.")
+        level = np.tanh(0.01 * len(prompt) + 0.1 * seed + offset)
+        rng = np.random.default_rng(seed)
+        noise = 0.05 * rng.standard_normal((n, 4, 3, 3))
+        return np.clip(np.full((n, 4, 3, 3), level) + noise, -1, 1).astype(np.float32)
+
+    return generate
+
+
+GENERATORS = {"GAN": prompt_generator(-0.5), "diffusion": prompt_generator(0.5)}
+PROMPTS = ["a red circle", "a large blue square in the top left corner"]
+
+
+def test_prompt_explorer_draws_each_generator_for_the_typed_caption():
+    from ganbook_utils.widgets import generated_images, images_to_png, prompt_explorer
+
+    explorer = prompt_explorer(GENERATORS, PROMPTS, samples=3, seed=1, scale=2)
+    assert set(explorer.images) == {"GAN", "diffusion"}
+    assert explorer.image is explorer.images["GAN"]
+    for name, generate in GENERATORS.items():
+        expected = images_to_png(generated_images(generate, PROMPTS[0], 3, 1), 2)
+        np.testing.assert_array_equal(png_pixels(explorer.images[name].value), png_pixels(expected))
+    # Three images side by side with 1-pixel padding, enlarged twice.
+    assert png_pixels(explorer.image.value).shape[:2] == (2 * (4 + 2), 2 * (3 * 4 + 1))
+    before = explorer.images["diffusion"].value
+    explorer.controls["prompt"].value = "a small green triangle"
+    assert explorer.images["diffusion"].value != before
+    assert "a small green triangle" in explorer.message.value
+    explorer.controls["examples"].value = PROMPTS[1]
+    assert explorer.controls["prompt"].value == PROMPTS[1]
+    expected = images_to_png(generated_images(GENERATORS["GAN"], PROMPTS[1], 3, 1), 2)
+    assert explorer.images["GAN"].value == expected
+    explorer.controls["seed"].value = 5
+    assert explorer.images["GAN"].value == images_to_png(
+        generated_images(GENERATORS["GAN"], PROMPTS[1], 3, 5), 2
+    )
+
+
+def test_prompt_explorer_shows_why_a_prompt_cannot_be_drawn_and_keeps_the_images():
+    from ganbook_utils.widgets import prompt_explorer
+
+    explorer = prompt_explorer(GENERATORS, PROMPTS, samples=2)
+    before = {name: image.value for name, image in explorer.images.items()}
+    explorer.controls["prompt"].value = "zzz <b>"
+    assert explorer.message.value.startswith("<b>Not drawn:</b>")
+    assert "only unknown words" in explorer.message.value
+    assert "&lt;b&gt;" in explorer.message.value  # the caption is escaped, not HTML
+    assert {name: image.value for name, image in explorer.images.items()} == before
+
+
+def test_prompt_explorer_static_figure_has_a_row_per_prompt_and_a_panel_per_generator():
+    from ganbook_utils.widgets import prompt_explorer
+
+    explorer = prompt_explorer(GENERATORS, PROMPTS, samples=4)
+    figure = explorer.static_figure()
+    assert len(figure.axes) == 2 * 2
+    assert [axis.get_xlabel() for axis in figure.axes] == ["GAN", "diffusion"] * 2
+    # Four 4 x 3 images side by side with 1-pixel padding.
+    assert figure.axes[0].images[0].get_array().shape[:2] == (4 + 2, 4 * 4 + 1)
+    titles = [subfigure._suptitle.get_text() for subfigure in figure.subfigs]
+    assert titles == [f"“{prompt}”" for prompt in PROMPTS]
+    assert figure._suptitle.get_text()
+    one = explorer.static_figure(["a white diamond"])
+    assert len(one.axes) == 2
+    matplotlib.pyplot.close("all")
+
+
+def test_prompt_explorer_refuses_bad_arguments_and_bad_generators():
+    from ganbook_utils.widgets import generated_images, prompt_explorer
+
+    with pytest.raises(ValueError, match="generators must map names"):
+        prompt_explorer({}, PROMPTS)
+    with pytest.raises(ValueError, match="non-empty list of non-empty strings"):
+        prompt_explorer(GENERATORS, [])
+    with pytest.raises(ValueError, match="non-empty list of non-empty strings"):
+        prompt_explorer(GENERATORS, ["a red circle", "  "])
+    with pytest.raises(ValueError, match="samples must be a positive integer"):
+        prompt_explorer(GENERATORS, PROMPTS, samples=0)
+    explorer = prompt_explorer(GENERATORS, PROMPTS, samples=2)
+    with pytest.raises(ValueError, match="only unknown words"):
+        explorer.static_figure(["zzz"])
+    for generate, message in [
+        (lambda p, n, s: np.zeros((n, 4, 3, 3), np.uint8), "returned uint8 images"),
+        (lambda p, n, s: np.zeros((n + 1, 4, 3, 3), np.float32), "must return 2 images"),
+        (lambda p, n, s: np.full((n, 4, 3, 3), 255.0), "wrap it in data.normalize"),
+    ]:
+        with pytest.raises(ValueError, match=message) as error:
+            generated_images(generate, "a red circle", 2, 0)
+        assert "\n" not in str(error.value)
