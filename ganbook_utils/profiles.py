@@ -65,8 +65,11 @@ class Profile:
     diffusion_width: int
     diffusion_sampling_steps: int
     diffusion_eval_samples: int
-    # Text-to-image chapter.
+    # Text-to-image chapter: the dual (text, image) encoder's training steps, training images
+    # and images per evaluation set (seen / held-out phrasing / held-out composition).
     text_encoder_steps: int
+    text_encoder_train_size: int
+    text_encoder_eval_size: int
     conditional_gan_steps: int
     # Graded assignments (assignments/): the DCGAN and VAE training runs a student makes.
     assignment_gan_steps: int
@@ -109,6 +112,8 @@ _PROFILES = {
         diffusion_sampling_steps=4,
         diffusion_eval_samples=128,
         text_encoder_steps=20,
+        text_encoder_train_size=512,
+        text_encoder_eval_size=200,
         conditional_gan_steps=20,
         assignment_gan_steps=300,
         assignment_gan_width=16,
@@ -141,7 +146,9 @@ _PROFILES = {
         diffusion_width=16,
         diffusion_sampling_steps=20,
         diffusion_eval_samples=500,
-        text_encoder_steps=1_500,
+        text_encoder_steps=2_000,
+        text_encoder_train_size=20_000,
+        text_encoder_eval_size=1_000,
         conditional_gan_steps=3_000,
         assignment_gan_steps=2_000,
         assignment_gan_width=32,
@@ -175,6 +182,8 @@ _PROFILES = {
         diffusion_sampling_steps=50,
         diffusion_eval_samples=5_000,
         text_encoder_steps=10_000,
+        text_encoder_train_size=50_000,
+        text_encoder_eval_size=2_000,
         conditional_gan_steps=20_000,
         assignment_gan_steps=5_000,
         assignment_gan_width=32,
