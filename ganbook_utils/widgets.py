@@ -352,6 +352,7 @@ def prompt_explorer(
     samples: int = 4,
     seed: int = 0,
     scale: int = 3,
+    rewriter: Callable[[str], str] | None = None,
 ) -> Explorer:
     """Type a caption (or pick one of ``prompts``) and see ``samples`` images of each generator.
 
@@ -362,8 +363,11 @@ def prompt_explorer(
         prompts: example captions for the picker; the first is drawn at the start.
         samples: images per generator and prompt; seed: the noise seed (a control too).
         scale: enlargement of the displayed images.
+        rewriter: optional ``prompt -> caption`` (e.g. ``prompts.rewrite``); with it a
+            "rewrite first" checkbox (control ``"rewrite"``) passes the typed prompt through
+            it before the generators see it, and the message shows the rewritten caption.
 
-    ``static_figure(prompts=None)`` draws one row per prompt (the examples by default), one
+    ``static_figure(prompts_shown=None)`` draws one row per prompt (the examples by default), one
     panel of ``samples`` images per generator, the same seed: what the HTML book shows.
     Raises ValueError on an empty ``generators`` or ``prompts`` or a bad count.
     """
@@ -376,6 +380,8 @@ def prompt_explorer(
     samples = checks.integer(samples, "samples", who="prompt_explorer")
     seed = checks.integer(seed, "seed", minimum=0, who="prompt_explorer")
     scale = checks.integer(scale, "scale", who="prompt_explorer")
+    if rewriter is not None and not callable(rewriter):
+        raise ValueError(f"prompt_explorer: rewriter must be a function; got {rewriter!r}.")
 
     controls = {
         "prompt": ipywidgets.Text(
@@ -387,6 +393,8 @@ def prompt_explorer(
         "examples": ipywidgets.Dropdown(options=prompts, value=prompts[0], description="examples"),
         "seed": ipywidgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed"),
     }
+    if rewriter is not None:
+        controls["rewrite"] = ipywidgets.Checkbox(value=False, description="rewrite first")
     images = {name: ipywidgets.Image(format="png") for name in generators}
     message = ipywidgets.HTML()
 
@@ -394,6 +402,8 @@ def prompt_explorer(
         prompt = controls["prompt"].value
         drawn = {}
         try:
+            if rewriter is not None and controls["rewrite"].value:
+                prompt = rewriter(prompt)
             for name, generate in generators.items():
                 drawn[name] = generated_images(generate, prompt, samples, controls["seed"].value)
         except ValueError as error:  # a prompt the encoder cannot read: say why, keep the old
@@ -401,19 +411,26 @@ def prompt_explorer(
             return
         for name, batch in drawn.items():
             images[name].value = images_to_png(batch, scale)
-        message.value = f"Drawn for <i>{html.escape(prompt)}</i>, seed {controls['seed'].value}."
+        rewritten = " (rewritten)" if prompt != controls["prompt"].value else ""
+        message.value = (
+            f"Drawn for <i>{html.escape(prompt)}</i>{rewritten}, seed {controls['seed'].value}."
+        )
 
     def pick_example(change) -> None:
         controls["prompt"].value = change["new"]  # redraws through the prompt's observer
 
     controls["prompt"].observe(redraw, names="value")
     controls["seed"].observe(redraw, names="value")
+    if rewriter is not None:
+        controls["rewrite"].observe(redraw, names="value")
     controls["examples"].observe(pick_example, names="value")
     redraw()
     panels = [ipywidgets.VBox([ipywidgets.Label(name), image]) for name, image in images.items()]
     widget = ipywidgets.VBox(
         [
-            ipywidgets.HBox([controls["examples"], controls["seed"]]),
+            ipywidgets.HBox(
+                [controls[key] for key in ("examples", "seed", "rewrite") if key in controls]
+            ),
             controls["prompt"],
             message,
             ipywidgets.HBox(panels),

@@ -263,3 +263,22 @@ def test_prompt_explorer_refuses_bad_arguments_and_bad_generators():
         with pytest.raises(ValueError, match=message) as error:
             generated_images(generate, "a red circle", 2, 0)
         assert "\n" not in str(error.value)
+
+
+def test_prompt_explorer_rewrites_first_when_asked():
+    from ganbook_utils.widgets import generated_images, images_to_png, prompt_explorer
+
+    def rewriter(prompt):
+        return prompt.replace("ruby disk", "red circle")
+
+    explorer = prompt_explorer(GENERATORS, ["a ruby disk"], samples=2, rewriter=rewriter)
+    assert "rewrite" in explorer.controls and explorer.controls["rewrite"].value is False
+    raw = explorer.images["GAN"].value
+    assert raw == images_to_png(generated_images(GENERATORS["GAN"], "a ruby disk", 2, 0), 3)
+    explorer.controls["rewrite"].value = True
+    expected = generated_images(GENERATORS["GAN"], "a red circle", 2, 0)
+    assert explorer.images["GAN"].value == images_to_png(expected, 3)
+    assert "a red circle</i> (rewritten)" in explorer.message.value
+    assert "rewrite" not in prompt_explorer(GENERATORS, PROMPTS).controls
+    with pytest.raises(ValueError, match="rewriter must be a function"):
+        prompt_explorer(GENERATORS, PROMPTS, rewriter="yes")
