@@ -478,6 +478,7 @@ TRAINERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "vae": _cmd_train_vae,
     "diffusion": _train_diffusion,
     "diffusion_cond": _train_diffusion,
+    "judge": lambda args: __import__("ganbook_utils.judge", fromlist=["train_cli"]).train_cli(args),
     "clip": lambda args: __import__("ganbook_utils.text", fromlist=["train_cli"]).train_cli(args),
 }
 

@@ -71,6 +71,11 @@ class Profile:
     text_encoder_train_size: int
     text_encoder_eval_size: int
     conditional_gan_steps: int
+    # The judge of prompt adherence (ganbook_utils.judge): training steps, fresh renders it
+    # trains on, and held-out renders of its accuracy check and corruption table.
+    judge_steps: int
+    judge_train_size: int
+    judge_eval_size: int
     # Graded assignments (assignments/): the DCGAN and VAE training runs a student makes.
     assignment_gan_steps: int
     assignment_gan_width: int
@@ -115,6 +120,9 @@ _PROFILES = {
         text_encoder_train_size=512,
         text_encoder_eval_size=200,
         conditional_gan_steps=20,
+        judge_steps=20,
+        judge_train_size=512,
+        judge_eval_size=200,
         assignment_gan_steps=300,
         assignment_gan_width=16,
         assignment_vae_steps=100,
@@ -150,6 +158,9 @@ _PROFILES = {
         text_encoder_train_size=20_000,
         text_encoder_eval_size=1_000,
         conditional_gan_steps=3_000,
+        judge_steps=1_800,
+        judge_train_size=20_000,
+        judge_eval_size=2_000,
         assignment_gan_steps=2_000,
         assignment_gan_width=32,
         assignment_vae_steps=1_500,
@@ -185,6 +196,9 @@ _PROFILES = {
         text_encoder_train_size=50_000,
         text_encoder_eval_size=2_000,
         conditional_gan_steps=20_000,
+        judge_steps=6_000,
+        judge_train_size=50_000,
+        judge_eval_size=5_000,
         assignment_gan_steps=5_000,
         assignment_gan_width=32,
         assignment_vae_steps=5_000,
