@@ -630,6 +630,14 @@ def build_from_record(architecture: dict[str, Any]) -> DualEncoder:
     return build_dual_encoder(architecture["vocabulary"])
 
 
+def save_weights(model: DualEncoder, path: str | Path) -> None:
+    """Write the encoders' weights and the temperature to ``path`` (.weights.h5), without the
+    optimizer's state (a compiled model's ``save_weights`` would add Adam's two moments)."""
+    bare = build_from_record(architecture_record(model))
+    bare.set_weights(model.get_weights())
+    bare.save_weights(path)
+
+
 def load_pretrained(name: str = "clip_shapes32") -> tuple[DualEncoder, dict[str, Any]] | None:
     """(the shipped dual encoder, frozen (``trainable = False``), its provenance), or None
     when the files are not shipped.
@@ -693,7 +701,7 @@ def train_cli(args: Any) -> int:
     if result["diverged"]:
         return 1  # the DivergenceGuard has printed why
     weights = out / "clip.weights.h5"
-    cli._save_weights_atomic(model.save_weights, weights)
+    cli._save_weights_atomic(lambda path: save_weights(model, path), weights)
     history = result["history"]
     ran = training.optimizer_settings(model)["optimizer"]
     evaluation = evaluation_record(model, splits)
