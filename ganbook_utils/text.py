@@ -452,6 +452,9 @@ def retrieval_accuracy(
     * image -> caption ``image_to_caption_top{k}``: a caption equal (as a string) to the
       image's own counts as right, identical strings being indistinguishable;
       ``image_to_caption_attributes_top1`` counts any caption of the same attributes.
+    * ``caption_to_image_ceiling_top1`` / ``image_to_caption_ceiling_top1``: the expected
+      strict top-1 of an encoder that reads every attribute right and breaks ties between
+      same-attribute candidates at random -- the most a caption can reach here.
 
     Returns the accuracies (fractions), ``chance_top{k}`` = k / candidates, ``candidates``
     and ``queries`` (pairs scored; a remainder smaller than a group is left out).
@@ -490,6 +493,10 @@ def retrieval_accuracy(
         )
         hits.setdefault("image_to_caption_attributes_top1", []).append(
             _hits(similarity.T, same_attributes, 1)
+        )
+        hits.setdefault("caption_to_image_ceiling_top1", []).append(1 / same_attributes.sum(1))
+        hits.setdefault("image_to_caption_ceiling_top1", []).append(
+            same_caption.sum(1) / same_attributes.sum(1)
         )
     result = {name: float(np.concatenate(values).mean()) for name, values in hits.items()}
     result.update({f"chance_top{k}": k / candidates for k in top_k})
@@ -730,6 +737,11 @@ def train_cli(args: Any) -> int:
         "seed": args.seed,
         "wall_time_s": round(result["wall_time_s"], 1),
         "final_losses": {k: v[-1] for k, v in history.items() if k != "step" and v},
+        # The training curve: loss and logit scale at the end of each epoch, by global step.
+        "history": {
+            k: [int(x) if k == "step" else round(float(x), 5) for x in v]
+            for k, v in history.items()
+        },
         "temperature": round(1.0 / model.scale, 5),
         "logit_scale": round(model.scale, 4),
         **evaluation,
