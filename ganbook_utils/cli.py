@@ -480,6 +480,9 @@ TRAINERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "diffusion_cond": _train_diffusion,
     "judge": lambda args: __import__("ganbook_utils.judge", fromlist=["train_cli"]).train_cli(args),
     "clip": lambda args: __import__("ganbook_utils.text", fromlist=["train_cli"]).train_cli(args),
+    "diffusion_text": lambda args: __import__(
+        "ganbook_utils.text_to_image", fromlist=["train_cli"]
+    ).train_cli(args),
 }
 
 
@@ -626,6 +629,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=2,
         help="diffusion only: independent sample draws for the provenance's FID",
+    )
+    train.add_argument(
+        "--text-encoder",
+        default="clip_shapes32",
+        help="diffusion_text only: the frozen text encoder (a shipped name or an export PREFIX)",
+    )
+    train.add_argument(
+        "--guidance",
+        type=_float,
+        default=None,
+        help="diffusion_text only: the default guidance weight w recorded with the model",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_cmd_train)

@@ -71,6 +71,15 @@ class Profile:
     text_encoder_train_size: int
     text_encoder_eval_size: int
     conditional_gan_steps: int
+    # Text-conditioned diffusion model: training steps of the shipped U-Net (the CLI's
+    # default), the chapter's live run, training images, base width, sampling steps, and the
+    # images per evaluation set of the adherence tables and the guidance sweep.
+    text_diffusion_steps: int
+    text_diffusion_live_steps: int
+    text_diffusion_train_size: int
+    text_diffusion_width: int
+    text_diffusion_sampling_steps: int
+    text_eval_samples: int
     # The judge of prompt adherence (ganbook_utils.judge): training steps, fresh renders it
     # trains on, and held-out renders of its accuracy check and corruption table.
     judge_steps: int
@@ -120,6 +129,12 @@ _PROFILES = {
         text_encoder_train_size=512,
         text_encoder_eval_size=200,
         conditional_gan_steps=20,
+        text_diffusion_steps=20,
+        text_diffusion_live_steps=10,
+        text_diffusion_train_size=512,
+        text_diffusion_width=8,
+        text_diffusion_sampling_steps=4,
+        text_eval_samples=32,
         judge_steps=20,
         judge_train_size=512,
         judge_eval_size=200,
@@ -158,6 +173,12 @@ _PROFILES = {
         text_encoder_train_size=20_000,
         text_encoder_eval_size=1_000,
         conditional_gan_steps=3_000,
+        text_diffusion_steps=4_000,
+        text_diffusion_live_steps=100,
+        text_diffusion_train_size=20_000,
+        text_diffusion_width=16,
+        text_diffusion_sampling_steps=16,
+        text_eval_samples=200,
         judge_steps=1_800,
         judge_train_size=20_000,
         judge_eval_size=2_000,
@@ -196,6 +217,12 @@ _PROFILES = {
         text_encoder_train_size=50_000,
         text_encoder_eval_size=2_000,
         conditional_gan_steps=20_000,
+        text_diffusion_steps=20_000,
+        text_diffusion_live_steps=1_000,
+        text_diffusion_train_size=50_000,
+        text_diffusion_width=32,
+        text_diffusion_sampling_steps=32,
+        text_eval_samples=1_000,
         judge_steps=6_000,
         judge_train_size=50_000,
         judge_eval_size=5_000,

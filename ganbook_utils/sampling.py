@@ -1,12 +1,16 @@
 """Draw samples from the shipped generators: ``python -m ganbook_utils sample ...``.
 
-Every shipped generator (the DCGAN, the VAEs, the diffusion models) is loaded by name and
-offers the same ``sample(n, seed)``; :func:`draw` adds the diffusion options (``label``,
-``steps``, ``guidance``) and :func:`save` writes a ``.npy`` array in [-1, 1] (N, H, W, C) or a
-``.png`` grid. The command line::
+Every shipped generator (the DCGAN, the VAEs, the diffusion models, the text-to-image
+models) is loaded by name and offers the same ``sample(n, seed)``; :func:`draw` adds the
+diffusion options (``label``, ``steps``, ``guidance``) and, for the text-to-image models
+(family ``text``), the ``prompt`` (passed through ``prompts.rewrite`` first with ``rewrite``),
+and :func:`save` writes a ``.npy`` array in [-1, 1] (N, H, W, C) or a ``.png`` grid. The
+command line::
 
     python -m ganbook_utils sample --weights diffusion_mnist_cond --label 3 --guidance 2 \\
         --n 16 --seed 0 --out threes.png
+    python -m ganbook_utils sample --weights diffusion_text_shapes32 \\
+        --prompt "a small red circle in the top left" --n 8 --out circles.png
 """
 
 from __future__ import annotations
@@ -33,6 +37,12 @@ GENERATORS = {
         "diffusion",
         "class-conditional flow-matching U-Net, MNIST (Euler sampler, --label, --guidance)",
     ),
+    # Text to image: the frozen text encoder clip_shapes32 turns --prompt into the condition.
+    "diffusion_text_shapes32": (
+        "text",
+        "text-conditioned flow-matching U-Net, shapes 32x32x3 (--prompt, --guidance, --steps)",
+    ),
+    "gan_text_shapes32": ("text", "text-conditioned GAN, shapes 32x32x3 (--prompt)"),
 }
 
 
@@ -68,6 +78,16 @@ def load_generator(name: str) -> Any:
             f"{', '.join(shipped) or '(none shipped)'}."
         )
     family = GENERATORS[name][0]
+    if family == "text":
+        from ganbook_utils import text_to_image
+
+        pipeline = text_to_image.load_pipeline(name)
+        if pipeline is None:
+            raise ValueError(
+                f"--weights {name} needs the text encoder {text_to_image.TEXT_ENCODER}, which is "
+                "not shipped."
+            )
+        return pipeline
     if family == "dcgan":
         from ganbook_utils import models
 
@@ -89,17 +109,33 @@ def draw(
     label: int | None = None,
     steps: int | None = None,
     guidance: float | None = None,
+    prompt: str | None = None,
+    rewrite: bool = False,
 ) -> np.ndarray:
     """``n`` samples (n, H, W, C) float32 in [-1, 1] from the shipped generator ``name``.
 
     ``label`` (a class-conditional model only), ``steps`` and ``guidance`` (diffusion models
-    only) are passed to its sampler. Raises ValueError for an option the model does not take,
-    n < 1, a label out of range, steps < 1 or guidance on an unconditional model.
+    only) are passed to its sampler; a text-to-image model needs ``prompt`` (``rewrite``: pass
+    it through ``prompts.rewrite`` first) and draws ``n`` images of it. Raises ValueError for an
+    option the model does not take, n < 1, a label out of range, steps < 1, guidance on an
+    unconditional model, a prompt for a model without text or a bad prompt (empty, only
+    unknown words, longer than the text encoder's context).
     """
     from ganbook_utils import checks
 
     n = checks.integer(n, "--n", who="sample")
     seed = checks.seed(seed, "--seed", who="sample")
+    if name in GENERATORS:
+        family = GENERATORS[name][0]
+        if family == "text":
+            return _draw_text(name, n, seed, label, steps, guidance, prompt, rewrite)
+        if prompt is not None or rewrite:
+            flag = "--prompt" if prompt is not None else "--rewrite"
+            text_models = [k for k in shipped_generators() if GENERATORS[k][0] == "text"]
+            raise ValueError(
+                f"{flag} is for the text-to-image models ({', '.join(text_models) or 'none '}"
+                f"{'' if text_models else 'shipped'}); {name} is a {family}, which takes no text."
+            )
     model = load_generator(name)
     family = GENERATORS[name][0]
     options: dict[str, Any] = {}
@@ -118,6 +154,33 @@ def draw(
             options["guidance"] = guidance
     images = np.asarray(model.sample(n, seed=seed, **options), dtype=np.float32)
     return np.clip(images, -1.0, 1.0)
+
+
+def _draw_text(name, n, seed, label, steps, guidance, prompt, rewrite) -> np.ndarray:
+    """:func:`draw` for a text-to-image model: ``n`` images of ``prompt``."""
+    if label is not None:
+        raise ValueError(f"--label is for class-conditional models; {name} takes --prompt.")
+    if prompt is None:
+        raise ValueError(
+            f"{name} is a text-to-image model: give --prompt, e.g. --prompt "
+            "'a small red circle in the top left'."
+        )
+    pipeline = load_generator(name)
+    options: dict[str, Any] = {}
+    if steps is not None:
+        if not pipeline.takes_guidance:
+            raise ValueError(f"--steps is for diffusion models; {name} is a GAN.")
+        options["steps"] = steps
+    if guidance is not None and not pipeline.takes_guidance:
+        raise ValueError(f"--guidance is for diffusion models; {name} is a GAN.")
+    try:
+        images = pipeline.generate(
+            [prompt] * n, seed=seed, guidance=guidance, rewrite=rewrite, **options
+        )
+    except ValueError as error:
+        # The text encoder names the prompt "prompt 0" of a list; here there is only one.
+        raise ValueError(str(error).replace("prompt 0 ", "the prompt ", 1)) from None
+    return images
 
 
 def save(images: np.ndarray, path: str | Path) -> Path:
@@ -177,6 +240,14 @@ def add_parser(commands: Any, positive_int: Any, non_negative_int: Any, number: 
         default=None,
         help="diffusion: classifier-free guidance weight w >= 0 (0 = conditional, no guidance)",
     )
+    sample.add_argument(
+        "--prompt", default=None, help="text-to-image models: what to draw, in words"
+    )
+    sample.add_argument(
+        "--rewrite",
+        action="store_true",
+        help="text-to-image models: rewrite the prompt into the caption grammar first",
+    )
     sample.set_defaults(func=run)
 
 
@@ -187,9 +258,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         if Path(args.out).suffix.lower() not in (".npy", ".png"):
             raise ValueError(f"--out must end in .npy or .png; got {args.out!r}.")
-        images = draw(args.weights, args.n, args.seed, args.label, args.steps, args.guidance)
+        images = draw(
+            args.weights,
+            args.n,
+            args.seed,
+            args.label,
+            args.steps,
+            args.guidance,
+            prompt=args.prompt,
+            rewrite=args.rewrite,
+        )
         path = save(images, args.out)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:
         raise UsageError(str(error)) from None
     print(f"Wrote {len(images)} samples from {args.weights} to {path}")
     return 0

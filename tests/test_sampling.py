@@ -86,3 +86,82 @@ def test_user_errors_print_one_line(tiny_conditional, capsys, tmp_path, argument
     if "--out" not in arguments:
         arguments = [*arguments, "--out", str(tmp_path / "x.npy")]
     assert message in one_line_error(capsys, ["sample", "--n", "2", *arguments])
+
+
+# --- Text-to-image models: --prompt and --rewrite ------------------------------------------------
+
+TEXT_PROMPT = "a small red circle in the top left corner"
+
+
+@pytest.fixture
+def tiny_text_model(tmp_path, monkeypatch):
+    """A tiny text diffusion model and an untrained text encoder "shipped" in a temporary folder."""
+    from ganbook_utils import shapes, text, text_to_image
+
+    for name in ("dcgan28_mnist",):
+        for suffix in (".weights.h5", ".json"):
+            (tmp_path / f"{name}{suffix}").symlink_to(sampling.WEIGHTS_DIR / f"{name}{suffix}")
+    captions = shapes.caption_splits(400, 10, seed=0).train.captions
+    encoder = text.build_dual_encoder(text.caption_vocabulary(captions))
+    encoder.save_weights(tmp_path / "clip_shapes32.weights.h5")
+    record = {"architecture": text.architecture_record(encoder), "steps": 0}
+    (tmp_path / "clip_shapes32.json").write_text(json.dumps(record))
+    model = text_to_image.build_text_diffusion((8, 16), sampling_steps=2, guidance=1.0)
+    diffusion.save_weights(model, tmp_path / "diffusion_text_shapes32.weights.h5")
+    record = {"architecture": text_to_image.architecture_record(model, (8, 16), 1), "steps": 0}
+    (tmp_path / "diffusion_text_shapes32.json").write_text(json.dumps(record))
+    for module in (sampling, text, text_to_image):
+        monkeypatch.setattr(module, "WEIGHTS_DIR", tmp_path)
+    return tmp_path
+
+
+def test_a_prompt_to_png(tiny_text_model, tmp_path):
+    out = tmp_path / "circles.png"
+    arguments = ["sample", "--weights", "diffusion_text_shapes32", "--prompt", TEXT_PROMPT]
+    assert cli.main([*arguments, "--n", "3", "--out", str(out)]) == 0
+    with Image.open(out) as image:
+        assert image.size[0] > 64
+    images = sampling.draw("diffusion_text_shapes32", 3, seed=0, prompt=TEXT_PROMPT)
+    assert images.shape == (3, 32, 32, 3) and images.min() >= -1 and images.max() <= 1
+    guided = sampling.draw("diffusion_text_shapes32", 3, seed=0, prompt=TEXT_PROMPT, guidance=1.0)
+    np.testing.assert_allclose(images, guided, atol=1e-6)  # the model's default w is 1
+
+
+def test_rewrite_reads_a_free_form_prompt(tiny_text_model, tmp_path):
+    from ganbook_utils import prompts
+
+    free = "draw me a big ruby disk up in the left corner"
+    rewritten = sampling.draw("diffusion_text_shapes32", 2, prompt=free, rewrite=True)
+    direct = sampling.draw("diffusion_text_shapes32", 2, prompt=prompts.rewrite(free))
+    np.testing.assert_allclose(rewritten, direct, atol=1e-6)
+    out = tmp_path / "x.npy"
+    arguments = ["sample", "--weights", "diffusion_text_shapes32", "--prompt", free, "--rewrite"]
+    assert cli.main([*arguments, "--n", "2", "--out", str(out)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--weights", "dcgan28_mnist", "--prompt", TEXT_PROMPT], "takes no text"),
+        (["--weights", "dcgan28_mnist", "--rewrite"], "--rewrite is for the text-to-image"),
+        (["--weights", "diffusion_text_shapes32"], "give --prompt"),
+        (["--weights", "diffusion_text_shapes32", "--label", "1"], "takes --prompt"),
+        (["--weights", "diffusion_text_shapes32", "--prompt", ""], "the prompt ('') is empty"),
+        (
+            ["--weights", "diffusion_text_shapes32", "--prompt", "zebra xylophone"],
+            "only unknown words (xylophone, zebra)",
+        ),
+        (["--weights", "diffusion_text_shapes32", "--prompt", "red " * 17], "MAX_TOKENS"),
+        (
+            ["--weights", "diffusion_text_shapes32", "--prompt", "a red box", "--guidance", "-1"],
+            "guidance",
+        ),
+    ],
+)
+def test_text_user_errors_print_one_line(tiny_text_model, capsys, tmp_path, arguments, message):
+    error = one_line_error(
+        capsys, ["sample", "--n", "2", *arguments, "--out", str(tmp_path / "x.npy")]
+    )
+    assert message in error
+    if "unknown" in message:
+        assert "--rewrite" in error
