@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 
+from ganbook_utils import text
 from ganbook_utils.exercises.text_to_image import (
     _CANONICAL_CASES,
     EXERCISE_SYNONYMS,
@@ -44,15 +45,9 @@ def canonical_words(prompt, synonyms):
     phrases = sorted(synonyms, key=lambda phrase: len(phrase.split()), reverse=True)
     result, i = [], 0
     while i < len(words):
-        for phrase in phrases:
-            n = len(phrase.split())
-            if words[i : i + n] == phrase.split():
-                result.append(synonyms[phrase])
-                i += n
-                break
-        else:
-            result.append(words[i])
-            i += 1
+        match = next((p for p in phrases if words[i : i + len(p.split())] == p.split()), None)
+        result.append(synonyms[match] if match else words[i])
+        i += len(match.split()) if match else 1
     return " ".join(result)
 
 
@@ -75,6 +70,11 @@ def guided_prediction_in_one_batch(predict, x, t, text_embedding, w):
     return cond + w * (cond - uncond)
 
 
+def package_info_nce(image_embeddings, text_embeddings, temperature):
+    """The package's loss, which takes log(1 / temperature) (the parameter CLIP learns)."""
+    return float(text.info_nce_loss(image_embeddings, text_embeddings, np.log(1 / temperature)))
+
+
 def stub(*arguments): ...  # what the exercise cell holds before the student writes anything
 
 
@@ -90,6 +90,7 @@ CHECKS = [check_info_nce, check_text_guidance, check_canonical_words]
     [
         (check_info_nce, info_nce),
         (check_info_nce, reference_info_nce),
+        (check_info_nce, package_info_nce),
         (check_text_guidance, guided_prediction),
         (check_text_guidance, guided_prediction_in_one_batch),
         (check_canonical_words, canonical_words),
