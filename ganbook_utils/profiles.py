@@ -71,6 +71,10 @@ class Profile:
     text_encoder_train_size: int
     text_encoder_eval_size: int
     conditional_gan_steps: int
+    # Text-to-image chapter (book/10): the live runs of the dual encoder and of the
+    # text-conditioned GAN (the diffusion model's is text_diffusion_live_steps).
+    text_encoder_live_steps: int
+    text_gan_live_steps: int
     # Text-conditioned diffusion model: training steps of the shipped U-Net (the CLI's
     # default), the chapter's live run, training images, base width, sampling steps, and the
     # images per evaluation set of the adherence tables and the guidance sweep.
@@ -129,6 +133,8 @@ _PROFILES = {
         text_encoder_train_size=512,
         text_encoder_eval_size=200,
         conditional_gan_steps=20,
+        text_encoder_live_steps=10,
+        text_gan_live_steps=4,
         text_diffusion_steps=20,
         text_diffusion_live_steps=10,
         text_diffusion_train_size=512,
@@ -173,6 +179,8 @@ _PROFILES = {
         text_encoder_train_size=20_000,
         text_encoder_eval_size=1_000,
         conditional_gan_steps=3_000,
+        text_encoder_live_steps=100,
+        text_gan_live_steps=100,
         text_diffusion_steps=4_000,
         text_diffusion_live_steps=100,
         text_diffusion_train_size=20_000,
@@ -217,6 +225,8 @@ _PROFILES = {
         text_encoder_train_size=50_000,
         text_encoder_eval_size=2_000,
         conditional_gan_steps=20_000,
+        text_encoder_live_steps=1_000,
+        text_gan_live_steps=1_000,
         text_diffusion_steps=20_000,
         text_diffusion_live_steps=1_000,
         text_diffusion_train_size=50_000,
