@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 from collections.abc import Iterator
@@ -439,6 +440,11 @@ def build_mlp_denoiser(
 # --- The model: training step and samplers -----------------------------------------------------
 
 
+def _denoise(denoiser: keras.Model, inputs: Any) -> Any:
+    """The denoiser's prediction in inference mode (what sampling traces once per model)."""
+    return denoiser(inputs, training=False)
+
+
 class Diffusion(keras.Model):
     """A denoising network trained by ``fit`` as a DDPM (noise) or flow-matching (velocity) model.
 
@@ -623,8 +629,10 @@ class Diffusion(keras.Model):
         import tensorflow as tf
 
         if self._network is None:
+            # A partial, not a lambda: TensorFlow counts retracing per code object, so every
+            # model's lambda would share one count and warn about the others' batch sizes.
             self._network = tf.function(
-                lambda inputs: self.denoiser(inputs, training=False), reduce_retracing=True
+                functools.partial(_denoise, self.denoiser), reduce_retracing=True
             )
         n = len(x)
         times = np.full((n,), time, np.float32)
