@@ -59,12 +59,14 @@ class Profile:
     math_check_steps: int
     # Diffusion chapter: training steps of the shipped U-Nets (the CLI's default), the live
     # run, the U-Net's base width (levels of width, 2x, 4x), the default sampling steps, and
-    # the generated samples per FID in the chapter's sweeps (steps, guidance, families).
+    # the generated samples per FID in the chapter's sweeps (steps, guidance, families), and
+    # the most sampling steps of its FID-over-steps sweep (of 1, 2, 5, 10, 20, 50).
     diffusion_steps: int
     diffusion_live_steps: int
     diffusion_width: int
     diffusion_sampling_steps: int
     diffusion_eval_samples: int
+    diffusion_sweep_max_steps: int
     # Text-to-image chapter: the dual (text, image) encoder's training steps, training images
     # and images per evaluation set (seen / held-out phrasing / held-out composition).
     text_encoder_steps: int
@@ -129,6 +131,7 @@ _PROFILES = {
         diffusion_width=8,
         diffusion_sampling_steps=4,
         diffusion_eval_samples=128,
+        diffusion_sweep_max_steps=4,
         text_encoder_steps=20,
         text_encoder_train_size=512,
         text_encoder_eval_size=200,
@@ -175,6 +178,7 @@ _PROFILES = {
         diffusion_width=16,
         diffusion_sampling_steps=20,
         diffusion_eval_samples=500,
+        diffusion_sweep_max_steps=50,
         text_encoder_steps=2_000,
         text_encoder_train_size=20_000,
         text_encoder_eval_size=1_000,
@@ -221,6 +225,7 @@ _PROFILES = {
         diffusion_width=32,
         diffusion_sampling_steps=50,
         diffusion_eval_samples=5_000,
+        diffusion_sweep_max_steps=50,
         text_encoder_steps=10_000,
         text_encoder_train_size=50_000,
         text_encoder_eval_size=2_000,
