@@ -483,6 +483,7 @@ TRAINERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "diffusion_text": lambda args: __import__(
         "ganbook_utils.text_to_image", fromlist=["train_cli"]
     ).train_cli(args),
+    "gan_text": lambda a: __import__("ganbook_utils.text_gan", fromlist=["train_cli"]).train_cli(a),
 }
 
 

@@ -72,7 +72,11 @@ class Profile:
     text_encoder_steps: int
     text_encoder_train_size: int
     text_encoder_eval_size: int
+    # Text-conditioned GAN: training steps of the shipped model (the CLI's default), its
+    # training images (caption_splits(...).train) and captions per evaluation set.
     conditional_gan_steps: int
+    conditional_gan_train_size: int
+    conditional_gan_eval_size: int
     # Text-to-image chapter (book/10): the live runs of the dual encoder and of the
     # text-conditioned GAN (the diffusion model's is text_diffusion_live_steps).
     text_encoder_live_steps: int
@@ -136,6 +140,8 @@ _PROFILES = {
         text_encoder_train_size=512,
         text_encoder_eval_size=200,
         conditional_gan_steps=20,
+        conditional_gan_train_size=512,
+        conditional_gan_eval_size=200,
         text_encoder_live_steps=10,
         text_gan_live_steps=4,
         text_diffusion_steps=20,
@@ -183,6 +189,8 @@ _PROFILES = {
         text_encoder_train_size=20_000,
         text_encoder_eval_size=1_000,
         conditional_gan_steps=3_000,
+        conditional_gan_train_size=20_000,
+        conditional_gan_eval_size=1_000,
         text_encoder_live_steps=100,
         text_gan_live_steps=100,
         text_diffusion_steps=4_000,
@@ -230,6 +238,8 @@ _PROFILES = {
         text_encoder_train_size=50_000,
         text_encoder_eval_size=2_000,
         conditional_gan_steps=20_000,
+        conditional_gan_train_size=50_000,
+        conditional_gan_eval_size=2_000,
         text_encoder_live_steps=1_000,
         text_gan_live_steps=1_000,
         text_diffusion_steps=20_000,
