@@ -17,12 +17,13 @@ style first. Here a small rule-based rewriter stands in for the language model:
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 
 import numpy as np
 
-from ganbook_utils import shapes
+from ganbook_utils import checks, shapes
 
 ATTRIBUTES = ("shape", "colour", "size", "position")
 
@@ -82,12 +83,15 @@ _LONGEST_PHRASE = max(len(phrase) for phrase in _MEANINGS)
 EXAMPLE_PROMPT = "a small red circle in the top left"
 
 
-def _words(prompt: object, who: str) -> list[str]:
-    from ganbook_utils.text import standardize  # the encoder's own word split
+# The words of a prompt as the text encoder splits them (``text.standardize``; a test checks
+# they agree), without importing TensorFlow for a rule-based rewriter.
+_WORD = re.compile(r"[a-z0-9]+")
 
+
+def _words(prompt: object, who: str) -> list[str]:
     if not isinstance(prompt, str):
         raise TypeError(f"{who}: the prompt must be a string; got {type(prompt).__name__}.")
-    words = standardize(prompt)
+    words = _WORD.findall(prompt.lower())
     if not words:
         raise ValueError(f"{who}: the prompt is empty; describe a shape, e.g. {EXAMPLE_PROMPT!r}.")
     return words
@@ -162,8 +166,6 @@ def rewrite(prompt: str, *, seed: int = 0) -> str:
         TypeError: for a non-string; ValueError: for an empty prompt, or one in which no
             shape, colour, size or position can be read.
     """
-    from ganbook_utils import checks
-
     seed = checks.seed(seed, who="rewrite")
     attributes = _parse(_words(prompt, "rewrite"))
     if all(value is None for value in attributes.values()):
