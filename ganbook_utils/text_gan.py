@@ -224,6 +224,14 @@ def _projection_pieces(discriminator: keras.Model) -> tuple | None:
     return phi, _layer(discriminator, "unconditional"), _layer(discriminator, "projection")
 
 
+def _input_count(model: Any) -> int:
+    """How many inputs a model declares (0 for an unbuilt one, or not a model at all)."""
+    try:
+        return len(model.inputs or [])
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
 # --- Mismatched captions (GAN-INT-CLS) ------------------------------------------------------
 
 
@@ -281,11 +289,10 @@ class TextConditionalGAN(training.GAN):
         **kwargs: Any,
     ):
         for role, model in (("generator", generator), ("discriminator", discriminator)):
-            if not isinstance(model, keras.Model) or len(model.inputs) != 2:
+            if not isinstance(model, keras.Model) or _input_count(model) != 2:
                 raise TypeError(
                     f"{role} must be a keras.Model with two inputs (images or z, and the text "
-                    f"embedding); got {type(model).__name__} with "
-                    f"{len(getattr(model, 'inputs', []) or [])} inputs."
+                    f"embedding); got {type(model).__name__} with {_input_count(model)} inputs."
                 )
         if latent_dim is None:
             latent_dim = generator.inputs[0].shape[-1]
