@@ -64,10 +64,28 @@ class ImageSet:
         return tuple(self.images.shape[1:])
 
     def subset(self, indices: np.ndarray | Sequence[int] | slice) -> ImageSet:
-        """The images (and their labels, captions, attributes) at ``indices``."""
+        """The images (and their labels, captions, attributes) at ``indices``: integer
+        positions, a slice, or a boolean mask with one entry per image.
+
+        Raises:
+            ValueError: for a boolean mask of another length, or non-integer positions.
+        """
         if isinstance(indices, slice):
             indices = np.arange(len(self))[indices]
-        indices = np.asarray(indices, dtype=np.int64)
+        indices = np.asarray(indices)
+        if indices.dtype == bool:
+            if indices.shape != (len(self),):
+                raise ValueError(
+                    f"ImageSet.subset: a boolean mask needs one entry per image ({len(self)}); "
+                    f"got shape {indices.shape}."
+                )
+            indices = np.flatnonzero(indices)
+        elif indices.size and not np.issubdtype(indices.dtype, np.integer):
+            raise ValueError(
+                f"ImageSet.subset: indices must be integer positions, a slice or a boolean "
+                f"mask; got dtype {indices.dtype}."
+            )
+        indices = indices.astype(np.int64)
         return ImageSet(
             images=self.images[indices],
             labels=None if self.labels is None else self.labels[indices],

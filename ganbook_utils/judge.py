@@ -68,6 +68,7 @@ BASELINE_SEED = 11_100
 # Float images may exceed [-1, 1] by this much (a tanh's round-off) and are clipped.
 RANGE_TOLERANCE = 1e-3
 JUDGE_DEFAULTS = {"learning_rate": 2e-3, "beta_1": 0.9}
+FEATURE_SCALE_IMAGES = 2000  # clean training renders that fix the features' scale
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,10 +226,14 @@ class AttributeJudge:
     Attributes:
         network: the ``keras.Model`` of :func:`build_judge_network`.
         provenance: how it was trained (the shipped JSON), or {} for an untrained network.
+        feature_scale: :meth:`features` are the penultimate activations times this, fixed at
+            training (:func:`feature_scale`) so that real renders' features have a root mean
+            square of 1: KID's cubic kernel (x . y / d + 1)^3 assumes entries of order 1.
     """
 
     network: Any
     provenance: dict[str, Any] = dataclasses.field(default_factory=dict)
+    feature_scale: float = 1.0
 
     @property
     def feature_dim(self) -> int:
@@ -265,9 +270,17 @@ class AttributeJudge:
         return {name: values.argmax(axis=1).astype(np.int64) for name, values in logits.items()}
 
     def features(self, images: Any, *, batch_size: int = 500) -> np.ndarray:
-        """(N, 128) float64 penultimate-layer features, the input of FID/KID
-        (``metrics.frechet_distance_from_features``); images as for :meth:`read`."""
-        return self._outputs(images, batch_size, "AttributeJudge.features")[0]
+        """(N, 128) float64 penultimate-layer features times ``feature_scale``, the input of
+        FID/KID (``metrics.frechet_distance_from_features``); images as for :meth:`read`."""
+        outputs = self._outputs(images, batch_size, "AttributeJudge.features")
+        return outputs[0] * self.feature_scale
+
+
+def feature_scale(network: Any, images: Any) -> float:
+    """1 / the root mean square of ``network``'s penultimate activations on ``images`` (real
+    renders): the factor that brings the judge's features to entries of order 1."""
+    raw = AttributeJudge(network=network).features(images)
+    return float(1.0 / np.sqrt(np.mean(raw**2)))
 
 
 def load_judge(name: str = JUDGE_NAME, *, weights_dir: str | Path | None = None):
@@ -298,7 +311,8 @@ def load_judge(name: str = JUDGE_NAME, *, weights_dir: str | Path | None = None)
             f"{folder / name}`."
         ) from None
     network.trainable = False
-    return AttributeJudge(network=network, provenance=provenance)
+    scale = provenance.get("architecture", {}).get("feature_scale", 1.0)
+    return AttributeJudge(network=network, provenance=provenance, feature_scale=scale)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -574,10 +588,10 @@ def _pipeline(images: np.ndarray, attributes: dict[str, np.ndarray], batch_size:
     )
 
 
-def _duplicate_fraction(held_out: np.ndarray, train: np.ndarray) -> float:
-    """Fraction of ``held_out`` images identical, pixel for pixel, to some training image."""
+def _in_training_set(held_out: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """(N,) bool: is each ``held_out`` image identical, pixel for pixel, to a training image?"""
     seen = {image.tobytes() for image in train}
-    return float(np.mean([image.tobytes() in seen for image in held_out]))
+    return np.array([image.tobytes() in seen for image in held_out])
 
 
 def train_cli(args: Any) -> int:
@@ -641,10 +655,15 @@ def train_cli(args: Any) -> int:
     weights = out / "judge.weights.h5"
     cli._save_weights_atomic(network.save_weights, weights)
     network.trainable = False
-    judge = AttributeJudge(network=network)
     started = time.perf_counter()
+    scale = feature_scale(network, renders.images[:FEATURE_SCALE_IMAGES])
+    judge = AttributeJudge(network=network, feature_scale=scale)
     held_out = shapes.make_shapes(eval_size, seed=HELD_OUT_SEED)
     accuracy = adherence(judge.read(held_out.images), held_out)
+    # On a 32x32 grid a fresh draw can repeat a training render pixel for pixel: the accuracy
+    # on the draws that do not is the judge's on images it has never seen.
+    novel = ~_in_training_set(held_out.images, renders.images)
+    novel_accuracy = adherence(judge.read(held_out.images[novel]), held_out.subset(novel))
     table = corruption_table(judge, eval_size)
     baseline = real_vs_real_baseline(judge, eval_size, kid_subsets=profile.kid_subsets)
     ran = training.optimizer_settings(trainable)["optimizer"]
@@ -657,6 +676,8 @@ def train_cli(args: Any) -> int:
             "builder": "ganbook_utils.judge.build_judge_network",
             "image_shape": list(IMAGE_SHAPE),
             "feature_dim": FEATURE_DIM,
+            "feature_scale": round(scale, 8),
+            "feature_scale_from": f"the first {FEATURE_SCALE_IMAGES} training renders (clean)",
             "heads": dict(CLASS_COUNTS),
             "parameters": int(network.count_params()),
         },
@@ -690,9 +711,9 @@ def train_cli(args: Any) -> int:
             "images": eval_size,
             "seed": HELD_OUT_SEED,
             "accuracy": {a: round(accuracy[a], 4) for a in (*ATTRIBUTES, "all_four")},
-            "identical_to_a_training_render": round(
-                _duplicate_fraction(held_out.images, renders.images), 4
-            ),
+            "identical_to_a_training_render": round(1.0 - float(novel.mean()), 4),
+            "novel_images": int(novel.sum()),
+            "novel_accuracy": {a: round(novel_accuracy[a], 4) for a in (*ATTRIBUTES, "all_four")},
         },
         "chance": {k: round(v, 6) for k, v in CHANCE.items()},
         "corruption_table": table,

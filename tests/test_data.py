@@ -193,6 +193,20 @@ def test_split_image_set_is_disjoint_and_rejects_oversized_splits():
             split_image_set(image_set, bad)
 
 
+def test_image_set_subset_takes_positions_slices_and_masks():
+    image_set = ImageSet(PIXELS, labels=np.arange(6), captions=list("abcdef"))
+    mask = np.array([True, False, True, False, False, True])
+    for chosen in (mask, [0, 2, 5], np.array([0, 2, 5], np.int32)):
+        subset = image_set.subset(chosen)
+        assert subset.labels.tolist() == [0, 2, 5] and subset.captions == ["a", "c", "f"]
+        np.testing.assert_array_equal(subset.images, PIXELS[[0, 2, 5]])
+    assert image_set.subset(slice(1, 3)).labels.tolist() == [1, 2]
+    with pytest.raises(ValueError, match="one entry per image"):
+        image_set.subset(mask[:3])
+    with pytest.raises(ValueError, match="integer positions"):
+        image_set.subset([0.0, 1.0])
+
+
 def test_image_set_checks_its_fields():
     with pytest.raises(ValueError, match="labels"):
         ImageSet(PIXELS, labels=np.zeros(5, np.int64))
