@@ -161,9 +161,12 @@ def main() -> None:
     for run in contenders.values():
         run(3)  # trace and warm up
     seconds = {name: [] for name in contenders}
-    for _ in range(args.rounds):
+    for round_number in range(args.rounds):
         for name, run in contenders.items():
             seconds[name].append(run(args.steps))
+            # Each round as it ends, so a run cut short by a time limit still reports.
+            rate = (args.steps - 1) * args.batch_size / seconds[name][-1]
+            print(f"round {round_number + 1}: {name}: {rate:,.1f} img/s", flush=True)
     rates = {
         name: (args.steps - 1) * args.batch_size / statistics.median(times)
         for name, times in seconds.items()
