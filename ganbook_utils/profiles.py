@@ -72,8 +72,8 @@ class Profile:
     text_encoder_steps: int
     text_encoder_train_size: int
     text_encoder_eval_size: int
-    # Text-conditioned GAN: training steps of the shipped model (the CLI's default), its
-    # training images (caption_splits(...).train) and captions per evaluation set.
+    # Text-conditioned GAN: the CLI's default training steps (the shipped model's own count is
+    # in its provenance), its training images (caption_splits(...).train), captions per eval set.
     conditional_gan_steps: int
     conditional_gan_train_size: int
     conditional_gan_eval_size: int
