@@ -13,6 +13,7 @@ and :class:`SeedDiscriminator` (with their mistakes, for the chapter to show), n
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,10 @@ DCGAN_IMAGE_SHAPES = {
 }
 _START_SIZE = {28: 7, 32: 4, 64: 8}
 NORMALIZATIONS = ("batch", "layer", "none")
+# How the generator doubles its grid: a transposed convolution (DCGAN, the seed), or a
+# nearest-neighbour resize followed by a 3x3 convolution (Odena et al. 2016), which cannot
+# draw the checkerboard of unequal even/odd kernel taps.
+UPSAMPLINGS = ("transposed", "resize")
 
 
 def _check_image_shape(image_shape: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -67,11 +72,23 @@ def _normalization(kind: str, name: str) -> layers.Layer | None:
     raise ValueError(f"normalization must be one of {NORMALIZATIONS}; got {kind!r}.")
 
 
+def _upsample(filters: int, upsampling: str, name: str, **conv_kwargs: Any) -> Callable:
+    """A layer (or two) that doubles the grid and outputs ``filters`` channels."""
+    if upsampling == "transposed":
+        return layers.Conv2DTranspose(
+            filters, 4, strides=2, padding="same", name=name, **conv_kwargs
+        )
+    resize = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")
+    convolve = layers.Conv2D(filters, 3, padding="same", name=name, **conv_kwargs)
+    return lambda x: convolve(resize(x))
+
+
 def build_dcgan_generator(
     image_shape: tuple[int, int, int] = (28, 28, 1),
     latent_dim: int = 100,
     width: int = 64,
     name: str = "generator",
+    upsampling: str = "transposed",
 ) -> keras.Model:
     """DCGAN generator: Dense -> Reshape -> [BatchNorm, ReLU, Conv2DTranspose stride 2] x n -> tanh.
 
@@ -80,13 +97,17 @@ def build_dcgan_generator(
         latent_dim: length of the latent vector z (input shape (batch, latent_dim)).
         width: channels of the last hidden layer; each earlier layer doubles it. The seed's
             64x64x3 model is ``width=64`` (256 -> 128 -> 64 -> 3 channels).
+        upsampling: ``"transposed"`` (a 4x4 transposed convolution of stride 2, DCGAN's and the
+            seed's) or ``"resize"`` (nearest-neighbour resize by 2, then a 3x3 convolution).
 
     Returns an uncompiled model whose outputs are (batch, *image_shape) in [-1, 1].
-    Raises ValueError for an unsupported shape or a non-positive size.
+    Raises ValueError for an unsupported shape, a non-positive size or an unknown upsampling.
     """
     height, _, channels = _check_image_shape(image_shape)
     latent_dim = _check_positive("latent_dim", latent_dim)
     width = _check_positive("width", width)
+    if upsampling not in UPSAMPLINGS:
+        raise ValueError(f"upsampling must be one of {UPSAMPLINGS}; got {upsampling!r}.")
     start = _START_SIZE[height]
     upsamplings = {7: 2, 4: 3, 8: 3}[start]
     filters = width * 2 ** (upsamplings - 1)
@@ -99,12 +120,10 @@ def build_dcgan_generator(
     x = layers.ReLU(name="project_relu")(x)
     for index in range(1, upsamplings):
         filters //= 2
-        x = layers.Conv2DTranspose(
-            filters, 4, strides=2, padding="same", use_bias=False, name=f"up{index}"
-        )(x)
+        x = _upsample(filters, upsampling, f"up{index}", use_bias=False)(x)
         x = layers.BatchNormalization(name=f"up{index}_bn")(x)
         x = layers.ReLU(name=f"up{index}_relu")(x)
-    x = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name=f"up{upsamplings}")(x)
+    x = _upsample(channels, upsampling, f"up{upsamplings}")(x)
     # float32 output even under mixed precision: images leave the model in full precision.
     images = layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(z, images, name=name)
@@ -160,6 +179,7 @@ def build_dcgan(
     width: int = 64,
     normalization: str = "batch",
     dropout: float = 0.0,
+    upsampling: str = "transposed",
 ) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) for a model name of :data:`DCGAN_IMAGE_SHAPES`.
 
@@ -168,11 +188,35 @@ def build_dcgan(
     if model not in DCGAN_IMAGE_SHAPES:
         raise ValueError(f"Unknown model {model!r}; choose one of {', '.join(DCGAN_IMAGE_SHAPES)}.")
     shape = DCGAN_IMAGE_SHAPES[model]
-    generator = build_dcgan_generator(shape, latent_dim=latent_dim, width=width)
+    generator = build_dcgan_generator(
+        shape, latent_dim=latent_dim, width=width, upsampling=upsampling
+    )
     discriminator = build_dcgan_discriminator(
         shape, width=width, normalization=normalization, dropout=dropout
     )
     return generator, discriminator
+
+
+def checkerboard_amplitude(images: Any) -> float:
+    """Mean amplitude of the 2x2 alternating (checkerboard) pattern, in [0, 1] brightness units.
+
+    ``images`` are (N, H, W, C) floats in [-1, 1] with even H and W. Each 2x2 block of the grey
+    image (the channel mean, scaled to [0, 1]) contributes ``|a - b - c + d| / 4`` for its
+    pixels ``[[a, b], [c, d]]``: 0 for any smooth ramp or edge-aligned stripe, 0.5 for a
+    black-and-white checkerboard. The mean over all blocks and images is returned.
+    Raises ValueError for another shape.
+    """
+    import numpy as np
+
+    array = np.asarray(images, dtype="float64")
+    if array.ndim != 4 or array.shape[1] % 2 or array.shape[2] % 2 or not len(array):
+        raise ValueError(
+            f"checkerboard_amplitude expects images (N, H, W, C) with even H and W; "
+            f"got shape {array.shape}."
+        )
+    grey = (array.mean(axis=-1) + 1) / 2
+    pattern = grey[:, 0::2, 0::2] - grey[:, 0::2, 1::2] - grey[:, 1::2, 0::2] + grey[:, 1::2, 1::2]
+    return float(np.mean(np.abs(pattern)) / 4)
 
 
 # --- Pretrained weights shipped with the package. -------------------------------------------------
@@ -181,6 +225,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 # name -> what it is; each has NAME.weights.h5 (generator weights) and NAME.json (provenance).
 PRETRAINED_GENERATORS = {
     "dcgan28_mnist": "DCGAN generator for 28x28x1 MNIST digits",
+    "dcgan64_shapes": "the seed's 64x64x3 generator (DCGAN layers) for the procedural shapes",
 }
 
 
@@ -215,6 +260,7 @@ def load_pretrained_generator(name: str) -> tuple[keras.Model, dict[str, Any]] |
         DCGAN_IMAGE_SHAPES[architecture["model"]],
         latent_dim=architecture["latent_dim"],
         width=architecture["width"],
+        upsampling=architecture.get("upsampling", "transposed"),
     )
     generator.load_weights(WEIGHTS_DIR / f"{name}.weights.h5")
     return generator, provenance

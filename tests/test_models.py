@@ -111,3 +111,49 @@ def test_shipped_weights_are_small():
         assert size < 5 * 2**20, f"{name} takes {size / 2**20:.1f} MB; keep each file a few MB"
     total = sum(sizes.values())
     assert total < 30 * 2**20, f"shipped weights take {total / 2**20:.1f} MB in all (limit 30 MB)"
+
+
+@pytest.mark.parametrize("name", sorted(models.DCGAN_IMAGE_SHAPES))
+def test_resize_upsampling_makes_the_same_shapes(name):
+    shape = models.DCGAN_IMAGE_SHAPES[name]
+    generator = models.build_dcgan_generator(shape, latent_dim=8, width=4, upsampling="resize")
+    z = np.random.default_rng(3).standard_normal((2, 8)).astype("float32")
+    images = np.asarray(generator(z, training=False))
+    assert images.shape == (2, *shape) and np.all(np.abs(images) <= 1.0)
+    layer_types = {type(layer).__name__ for layer in generator.layers}
+    assert "UpSampling2D" in layer_types and "Conv2DTranspose" not in layer_types
+
+
+def test_unknown_upsampling_is_refused():
+    with pytest.raises(ValueError, match="upsampling must be one of"):
+        models.build_dcgan_generator((28, 28, 1), upsampling="bilinear")
+
+
+def test_resize_then_convolve_cannot_draw_a_checkerboard_from_a_constant_grid():
+    # A nearest-neighbour resize copies each pixel to a 2x2 block and a 3x3 convolution treats
+    # every position alike, so a constant input stays constant inside (borders aside); a
+    # transposed convolution of stride 2 uses different kernel taps for even and odd pixels.
+    import keras
+
+    grid = np.ones((1, 8, 8, 4), dtype="float32")
+    keras.utils.set_random_seed(0)
+    resize = keras.Sequential(
+        [keras.layers.UpSampling2D(2), keras.layers.Conv2D(1, 3, padding="same")]
+    )
+    transposed = keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same")
+    inner = (slice(None), slice(2, -2), slice(2, -2))
+    resized = np.asarray(resize(grid))[inner]
+    strided = np.asarray(transposed(grid))[inner]
+    assert np.ptp(resized) < 1e-5
+    assert np.ptp(strided) > 1e-3
+
+
+def test_checkerboard_amplitude_closed_forms():
+    board = np.indices((4, 4)).sum(axis=0) % 2 * 2.0 - 1.0  # -1/+1 alternating
+    images = np.repeat(board[None, :, :, None], 3, axis=-1)
+    assert models.checkerboard_amplitude(images) == pytest.approx(0.5)
+    ramp = np.linspace(-1, 1, 4)[None, :, None, None] * np.ones((2, 4, 4, 1))
+    assert models.checkerboard_amplitude(ramp) == pytest.approx(0.0, abs=1e-12)
+    assert models.checkerboard_amplitude(np.zeros((1, 4, 4, 1))) == 0.0
+    with pytest.raises(ValueError, match="even H and W"):
+        models.checkerboard_amplitude(np.zeros((1, 5, 4, 1)))
