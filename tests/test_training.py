@@ -311,7 +311,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
-        gan = training.build_gan("dcgan28", latent_dim=8, width=4)  # with the weights' average
+        gan = training.build_gan("dcgan28", latent_dim=8, width=4, generator_ema=True)
     images = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(8, drop_remainder=True)
     result = training.fit_resumable(gan, dataset, steps=4, directory=sys.argv[1],
@@ -537,6 +537,8 @@ def test_load_checkpoint_explains_an_unusable_file_in_one_line(tmp_path, kind, m
         (lambda: training.build_gan(learning_rate=-1e-3), "learning_rate must be a number"),
         (lambda: training.build_gan(beta_1=1.0), r"beta_1 must be a number in \[0, 1\); got 1"),
         (lambda: training.build_gan(beta_1=-0.1), r"beta_1 must be a number in \[0, 1\)"),
+        (lambda: training.build_gan(ema_momentum=1.0), r"ema_momentum must be a number in \(0"),
+        (lambda: training.build_gan(upsampling="bilinear"), "upsampling must be one of"),
         (lambda: tiny_gan().latent_vectors(0), "n must be a positive integer"),
         (lambda: tiny_gan().latent_vectors(2, seed=-1), "seed must be a non-negative integer"),
         (lambda: tiny_gan().latent_vectors(None), "n must be a positive integer; got None"),
@@ -579,3 +581,14 @@ def test_numpy_integers_are_accepted_as_sizes(tmp_path):
     )
     assert result["step"] == 4
     assert training.tile_images(np.zeros((4, 2, 2, 1)), columns=np.int64(2)).shape == (7, 7, 1)
+
+
+def test_build_gan_passes_the_moving_average_and_the_upsampling_on():
+    small = {"latent_dim": 8, "width": 4, "generator_ema": True}
+    gan = training.build_gan("dcgan28", ema_momentum=0.9, **small)
+    assert gan.g_optimizer.use_ema and gan.g_optimizer.ema_momentum == pytest.approx(0.9)
+    default = training.build_gan("dcgan28", **small)
+    assert default.g_optimizer.ema_momentum == pytest.approx(training.GENERATOR_EMA_MOMENTUM)
+    resized = training.build_gan("dcgan64", latent_dim=8, width=4, upsampling="resize")
+    names = [type(layer).__name__ for layer in resized.generator.layers]
+    assert "UpSampling2D" in names and "Conv2DTranspose" not in names
