@@ -2,10 +2,10 @@
 
 Both train on the same offline MNIST digits (``data.load_dataset("mnist", seed=0)``: the
 domain classifier's split, so its 1,000 held-out digits were seen by neither GAN nor the
-classifier) for the same wall-clock budget, then both are scored as the evaluation chapter
-does: FID on the book's classifier features (``features.mnist_classifier``), N generated
-images (default 2,000, the cpu profile's ``fid_samples``) against the held-out digits, and
-IS on its logits; mean and standard deviation over ``--draws`` independent draws.
+classifier) for the same budget, then both are scored as the evaluation chapter does: FID on
+the book's classifier features (``features.mnist_classifier``), N generated images (default
+2,000, the cpu profile's ``fid_samples``) against the held-out digits, and IS on its logits;
+mean and standard deviation over ``--draws`` independent draws.
 
 * ours: ``training.build_gan("dcgan28")`` (the cpu recipe of ``DCGAN_RECIPES``: width, Adam,
   generator weight averaging) trained by ``GAN.fit`` on ``data.make_pipeline``, batch of the
@@ -14,12 +14,22 @@ IS on its logits; mean and standard deviation over ``--draws`` independent draws
   generator and discriminator, Adam(1e-4) for both, batch 256, cross-entropy, written as its
   plain ``tf.function`` step over a shuffled ``tf.data`` pipeline.
 
-The machine is shared: training alternates between the two in slices of ``--slice-seconds``,
-each side's clock counting only its own slices, so that load from other processes falls on
-both alike. A slice's fixed costs (a ``fit`` call starting, a new iterator) count against the
-side that pays them.
+The budget (``--budget``): ``wall`` gives each side ``--minutes`` of wall-clock training time;
+``cpu`` gives each side the CPU time that many minutes of all this machine's cores hold
+(``--minutes`` x 60 x cores seconds of process CPU time), so that what other processes take
+from the machine does not change what each side gets. In both, training alternates between the
+sides in slices of ``--slice-seconds`` (on the side's own clock) within one process, so that
+changes of the load fall on all sides alike; each side's wall and CPU seconds are reported.
+A slice's fixed costs (a ``fit`` call starting, a new iterator) count against the side that
+pays them.
 
-Usage: python benchmarks/bench_quality.py [--minutes 10] [--samples 2000] [--out _build/bench]
+``--arms`` compares variants of the recipe instead (the DCGAN chapter's measurements): each
+arm is ``recipe`` or comma-separated overrides such as ``width=64,learning_rate=5e-4`` of the
+keys in ``RECIPE_KEYS``, or ``tutorial``; ``--record FILE --record-key KEY`` stores the result
+under KEY in a JSON file (the chapter reads ``benchmarks/dcgan28_recipe.json``).
+
+Usage: python benchmarks/bench_quality.py [--minutes 10] [--budget wall|cpu] [--samples 2000]
+       [--arms recipe width=64 ...] [--record FILE --record-key KEY] [--out _build/bench]
 The default of --minutes is GANBOOK_BENCH_MINUTES when set (`make bench BENCH_MINUTES=3`).
 """
 
@@ -28,6 +38,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -83,49 +95,136 @@ def tutorial_discriminator() -> keras.Model:
     )
 
 
+# The recipe's settings an arm may override (``--arms``), with their parsers.
+RECIPE_KEYS = {
+    "width": int,
+    "learning_rate": float,
+    "beta_1": float,
+    "batch_size": int,
+    "generator_ema": lambda text: {"true": True, "false": False}[text.lower()],
+    "ema_momentum": float,
+    "loss": str,
+    "pipeline": str,  # "package" (data.make_pipeline) or "tutorial" (the tutorial's tf.data)
+}
+
+
+class Clock:
+    """The seconds a side is charged: wall-clock (``perf_counter``) or process CPU time."""
+
+    def __init__(self, kind: str) -> None:
+        if kind not in ("wall", "cpu"):
+            raise ValueError(f"budget must be 'wall' or 'cpu'; got {kind!r}.")
+        self.kind = kind
+        self.now = time.perf_counter if kind == "wall" else time.process_time
+
+
 class Contender:
     """One side: trains in slices against its own clock, then draws samples."""
 
     name = ""
     batch_size = 0
 
-    def __init__(self) -> None:
-        self.seconds = 0.0
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.seconds = 0.0  # on the budget's clock
+        self.wall_seconds = 0.0
+        self.cpu_seconds = 0.0
         self.steps = 0
 
     def train_for(self, seconds: float) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        start = self.clock.now()
+        self._train_until(start + seconds)
+        self.seconds += self.clock.now() - start
+        self.wall_seconds += time.perf_counter() - wall
+        self.cpu_seconds += time.process_time() - cpu
+
+    def _train_until(self, deadline: float) -> None:
         raise NotImplementedError
 
     def sample(self, n: int, seed: int) -> np.ndarray:
         raise NotImplementedError
 
+    def record(self) -> dict:
+        return {
+            "name": self.name,
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "images_seen": self.steps * self.batch_size,
+            "train_seconds": round(self.seconds, 1),
+            "wall_seconds": round(self.wall_seconds, 1),
+            "cpu_seconds": round(self.cpu_seconds, 1),
+        }
+
+
+def parse_arm(text: str) -> dict:
+    """``recipe`` -> {}; ``width=64,learning_rate=5e-4`` -> overrides; ValueError otherwise."""
+    if text in ("recipe", ""):
+        return {}
+    overrides = {}
+    for item in text.split(","):
+        key, _, value = item.partition("=")
+        if key not in RECIPE_KEYS or not value:
+            raise ValueError(
+                f"Arm {text!r}: {item!r} is not KEY=VALUE with KEY one of {', '.join(RECIPE_KEYS)}."
+            )
+        overrides[key] = RECIPE_KEYS[key](value)
+    return overrides
+
+
+def tutorial_pipeline(images: np.ndarray, batch_size: int, repeat: bool) -> tf.data.Dataset:
+    """The tutorial's input pipeline: float images in memory, shuffle, batch (no prefetch)."""
+    scaled = (images.astype("float32") - 127.5) / 127.5
+    dataset = tf.data.Dataset.from_tensor_slices(scaled).shuffle(len(scaled), seed=0)
+    return dataset.repeat().batch(batch_size) if repeat else dataset.batch(batch_size)
+
 
 class Recipe(Contender):
-    """The package's dcgan28 recipe, trained by ``GAN.fit``."""
+    """The package's dcgan28 recipe (with ``overrides``), trained by ``GAN.fit``."""
 
-    def __init__(self, train_images: np.ndarray, batch_size: int) -> None:
-        super().__init__()
-        recipe = training.DCGAN_RECIPES["dcgan28"]
+    def __init__(
+        self, train_images: np.ndarray, batch_size: int, clock: Clock, overrides: dict
+    ) -> None:
+        super().__init__(clock)
+        overrides = dict(overrides)
+        self.batch_size = overrides.pop("batch_size", batch_size)
+        pipeline = overrides.pop("pipeline", "package")
+        recipe = {**training.DCGAN_RECIPES["dcgan28"], "loss": "non_saturating"}
+        recipe["ema_momentum"] = training.GENERATOR_EMA_MOMENTUM
+        self.settings = {**recipe, **overrides, "batch_size": self.batch_size}
+        self.settings["pipeline"] = pipeline
+        ema = self.settings["generator_ema"]
         self.name = (
-            f"ganbook dcgan28 recipe (width {recipe['width']}, Adam({recipe['learning_rate']:g}, "
-            f"beta_1={recipe['beta_1']}), weight averaging {recipe['generator_ema']}, "
-            f"batch {batch_size})"
+            f"dcgan28 width {self.settings['width']}, Adam({self.settings['learning_rate']:g}, "
+            f"beta_1={self.settings['beta_1']:g}), {self.settings['loss']} loss, weight "
+            f"average {self.settings['ema_momentum'] if ema else 'off'}, batch "
+            f"{self.batch_size}, {pipeline} pipeline"
         )
-        self.batch_size = batch_size
-        self.gan = training.build_gan("dcgan28")
-        self.dataset = data.make_pipeline(train_images, batch_size, repeat=True, seed=0)
+        self.gan = training.build_gan(
+            "dcgan28",
+            loss=self.settings["loss"],
+            width=self.settings["width"],
+            learning_rate=self.settings["learning_rate"],
+            beta_1=self.settings["beta_1"],
+            generator_ema=ema,
+            ema_momentum=self.settings["ema_momentum"],
+        )
+        if pipeline == "package":
+            self.dataset = data.make_pipeline(train_images, self.batch_size, repeat=True, seed=0)
+        elif pipeline == "tutorial":
+            self.dataset = tutorial_pipeline(train_images, self.batch_size, repeat=True)
+        else:
+            raise ValueError(f"pipeline must be 'package' or 'tutorial'; got {pipeline!r}.")
 
-    def train_for(self, seconds: float) -> None:
+    def _train_until(self, deadline: float) -> None:
         contender = self
 
         class StopAtDeadline(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
                 contender.steps += 1
-                if time.perf_counter() >= deadline:
+                if contender.clock.now() >= deadline:
                     self.model.stop_training = True
 
-        start = time.perf_counter()
-        deadline = start + seconds
         self.gan.fit(
             self.dataset,
             epochs=1,
@@ -134,17 +233,19 @@ class Recipe(Contender):
             shuffle=False,  # the pipeline shuffles
             callbacks=[StopAtDeadline()],
         )
-        self.seconds += time.perf_counter() - start
 
     def sample(self, n: int, seed: int) -> np.ndarray:
         return self.gan.sample(n, seed=seed)
+
+    def record(self) -> dict:
+        return {**super().record(), "settings": self.settings}
 
 
 class Tutorial(Contender):
     """The TF tutorial: its models, Adam(1e-4), batch 256, a plain tf.function step."""
 
-    def __init__(self, train_images: np.ndarray, batch_size: int = 256) -> None:
-        super().__init__()
+    def __init__(self, train_images: np.ndarray, clock: Clock, batch_size: int = 256) -> None:
+        super().__init__(clock)
         self.name = f"TF tutorial DCGAN (Adam(1e-4), batch {batch_size}, tf.function loop)"
         self.batch_size = batch_size
         self.generator = tutorial_generator()
@@ -153,12 +254,7 @@ class Tutorial(Contender):
         d_optimizer = keras.optimizers.Adam(1e-4)
         cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
         generator, discriminator = self.generator, self.discriminator
-        images = (train_images.astype("float32") - 127.5) / 127.5
-        self.dataset = (
-            tf.data.Dataset.from_tensor_slices(images)
-            .shuffle(len(images), seed=0)
-            .batch(batch_size)
-        )
+        self.dataset = tutorial_pipeline(train_images, batch_size, repeat=False)
         self.iterator = iter(self.dataset)
 
         @tf.function
@@ -182,17 +278,15 @@ class Tutorial(Contender):
 
         self.train_step = train_step
 
-    def train_for(self, seconds: float) -> None:
-        start = time.perf_counter()
-        while time.perf_counter() - start < seconds:
+    def _train_until(self, deadline: float) -> None:
+        while self.clock.now() < deadline:
             try:
                 batch = next(self.iterator)
             except StopIteration:  # the tutorial's epochs: a new shuffle each
                 self.iterator = iter(self.dataset)
                 batch = next(self.iterator)
-            self.train_step(batch)
+            float(self.train_step(batch))  # wait for the step: the clock must see its cost
             self.steps += 1
-        self.seconds += time.perf_counter() - start
 
     def sample(self, n: int, seed: int) -> np.ndarray:
         z = np.random.default_rng(seed).standard_normal((n, LATENT_DIM)).astype("float32")
@@ -230,20 +324,43 @@ def save_grid(contender: Contender, path: Path) -> None:
     Image.fromarray(pixels).resize((pixels.shape[1] * 3, pixels.shape[0] * 3)).save(path)
 
 
+def record_result(path: Path, key: str, summary: dict) -> None:
+    """Store ``summary`` under ``key`` in the JSON file ``path`` (other keys are kept)."""
+    records = json.loads(path.read_text()) if path.exists() else {}
+    records[key] = summary
+    path.write_text(json.dumps(records, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--minutes",
         type=float,
         default=float(os.environ.get("GANBOOK_BENCH_MINUTES", "10")),
-        help="training wall time of each side",
+        help="training budget of each side (wall minutes, or minutes of all cores' CPU time)",
     )
+    parser.add_argument("--budget", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--samples", type=int, default=profiles.get_profile("cpu").fid_samples)
     parser.add_argument("--draws", type=int, default=3, help="independent draws scored")
-    parser.add_argument("--slice-seconds", type=float, default=60.0)
+    parser.add_argument("--slice-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--arms", nargs="+", default=None, help="recipe variants to compare (see the docstring)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="weights and noise of every arm")
+    parser.add_argument("--record", type=Path, default=None, help="JSON file to store results")
+    parser.add_argument("--record-key", default=None)
     parser.add_argument("--out", type=Path, default=Path("_build/bench"))
     args = parser.parse_args()
+    if (args.record is None) != (args.record_key is None):
+        parser.error("--record and --record-key go together")
+    try:
+        arms = [None if a == "tutorial" else parse_arm(a) for a in args.arms or []]
+    except ValueError as error:
+        parser.error(str(error))
     cpu = profiles.get_profile("cpu")
+    cores = os.cpu_count() or 1
+    clock = Clock(args.budget)
+    keras.utils.set_random_seed(args.seed)
 
     extractor = features.mnist_classifier()
     held_out = features.mnist_classifier_provenance()["data"]["val_images"]
@@ -252,59 +369,89 @@ def main() -> None:
     real_features = extractor.features(splits.val.images)
     train_images = splits.train.images
 
-    contenders = [Recipe(train_images, cpu.batch_size), Tutorial(train_images)]
-    budget = args.minutes * 60
+    if args.arms is None:
+        contenders = {
+            "ours": Recipe(train_images, cpu.batch_size, clock, {}),
+            "baseline": Tutorial(train_images, clock),
+        }
+    else:
+        contenders = {
+            text: Tutorial(train_images, clock)
+            if overrides is None
+            else Recipe(train_images, cpu.batch_size, clock, overrides)
+            for text, overrides in zip(args.arms, arms, strict=True)
+        }
+    budget = args.minutes * 60 * (cores if args.budget == "cpu" else 1)
+    budget_text = (
+        f"{args.minutes:g} min of wall-clock training each"
+        if args.budget == "wall"
+        else f"{budget:.0f} s of process CPU time each ({args.minutes:g} min x {cores} cores)"
+    )
     load_before = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     start = time.perf_counter()
-    while any(c.seconds < budget - 1e-6 for c in contenders):
-        for contender in contenders:
+    while any(c.seconds < budget - 1e-6 for c in contenders.values()):
+        for contender in contenders.values():
             left = budget - contender.seconds
             if left > 0:
                 contender.train_for(min(args.slice_seconds, left))
     load_after = os.getloadavg()
+    wall = time.perf_counter() - start
 
     args.out.mkdir(parents=True, exist_ok=True)
     summary = {
-        "minutes_each": args.minutes,
-        "wall_s": round(time.perf_counter() - start, 1),
+        "date": started,
+        "budget": args.budget,
+        "budget_text": budget_text,
+        "minutes": args.minutes,
+        "budget_seconds_each": round(budget, 1),
+        "cores": cores,
+        "slice_seconds": args.slice_seconds,
+        "wall_s": round(wall, 1),
         "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         "data": splits.description,
         "real": f"{len(real_features)} held-out digits",
         "samples": args.samples,
         "draws": args.draws,
+        "seed": args.seed,
         "extractor": extractor.description,
+        "command": "python benchmarks/bench_quality.py " + shlex.join(sys.argv[1:]),
         "contenders": {},
     }
     print(
-        f"Quality per CPU minute: {args.minutes:g} min of training each (slices of "
-        f"{args.slice_seconds:g} s, alternating), {args.samples} samples x {args.draws} draws "
-        f"vs {len(real_features)} held-out digits; load average {load_before[0]:.1f} -> "
-        f"{load_after[0]:.1f}"
+        f"Quality per CPU minute: {budget_text} (slices of {args.slice_seconds:g} s, "
+        f"alternating), {args.samples} samples x {args.draws} draws vs {len(real_features)} "
+        f"held-out digits; load average {load_before[0]:.1f} -> {load_after[0]:.1f}; "
+        f"{wall / 60:.1f} min in all"
     )
     scores = {}
-    for key, contender in zip(("ours", "baseline"), contenders, strict=True):
+    for index, (key, contender) in enumerate(contenders.items()):
         scores[key] = score(contender, extractor, real_features, args.samples, args.draws)
-        save_grid(contender, args.out / f"quality_{key}.png")
+        grid = args.out / f"quality_{key if args.arms is None else index}.png"
+        save_grid(contender, grid)
         summary["contenders"][key] = {
-            "name": contender.name,
-            "steps": contender.steps,
-            "images_seen": contender.steps * contender.batch_size,
-            "train_seconds": round(contender.seconds, 1),
+            **contender.record(),
             "scores": scores[key],
-            "grid": str(args.out / f"quality_{key}.png"),
+            "grid": str(grid),
         }
         fid, inception = scores[key]["fid"], scores[key]["inception_score"]
         print(
-            f"  {contender.name}\n    {contender.steps:,} steps "
-            f"({contender.steps * contender.batch_size:,} images) in {contender.seconds:.0f} s: "
+            f"  [{key}] {contender.name}\n    {contender.steps:,} steps "
+            f"({contender.steps * contender.batch_size:,} images) in {contender.seconds:.0f} s "
+            f"(wall {contender.wall_seconds:.0f} s, CPU {contender.cpu_seconds:.0f} s): "
             f"FID {fid['mean']:.1f} ± {fid['std']:.1f}, IS {inception['mean']:.2f} ± "
             f"{inception['std']:.2f}, KID {scores[key]['kid']['mean']:.4f}"
         )
     (args.out / "bench_quality.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if args.record is not None:
+        record_result(args.record, args.record_key, summary)
+    if args.arms is not None:
+        return
     ratio = scores["ours"]["fid"]["mean"] / scores["baseline"]["fid"]["mean"]
     print(f"  FID ratio ours / tutorial: {ratio:.2f} (goal <= 0.5, aim 0.25)")
+    what = f"{args.minutes:g} min {'wall' if args.budget == 'wall' else 'of CPU time'}"
     emit_row(
-        f"bench_quality.py: FID after {args.minutes:g} min of training each (lower is better)",
+        f"bench_quality.py: FID after {what} of training each (lower is better)",
         ours=scores["ours"]["fid"]["mean"],
         baseline=scores["baseline"]["fid"]["mean"],
         unit="FID",
@@ -313,7 +460,7 @@ def main() -> None:
         baseline_label="TF tutorial",
     )
     emit_row(
-        f"bench_quality.py: IS after {args.minutes:g} min of training each (higher is better)",
+        f"bench_quality.py: IS after {what} of training each (higher is better)",
         ours=scores["ours"]["inception_score"]["mean"],
         baseline=scores["baseline"]["inception_score"]["mean"],
         unit="IS",
