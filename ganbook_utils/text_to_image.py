@@ -673,24 +673,15 @@ def format_table(rows: Sequence[dict[str, Any]], first: str = "set") -> str:
 
 
 def make_caption_pipeline(images: Any, embeddings: Any, batch_size: int, seed: int = 0):
-    """A ``tf.data.Dataset`` of ``(images in [-1, 1], embeddings)`` batches, shuffled together
-    (``data.make_pipeline`` with the image index as the label, which picks the embedding).
+    """A ``tf.data.Dataset`` of ``(images in [-1, 1], embeddings)`` batches, shuffled together:
+    the one caption pipeline, :func:`ganbook_utils.text_gan.make_caption_pipeline`, which both
+    text-conditioned generators train on.
 
     Raises ValueError unless ``embeddings`` is (N, d) with one row per image.
     """
-    import tensorflow as tf
+    from ganbook_utils import text_gan
 
-    from ganbook_utils import data
-
-    embeddings = np.asarray(embeddings, dtype=np.float32)
-    if embeddings.ndim != 2 or len(embeddings) != len(images):
-        raise ValueError(
-            f"make_caption_pipeline: embeddings must be ({len(images)}, d), one per image; got "
-            f"{embeddings.shape}."
-        )
-    table = tf.constant(embeddings)
-    pipeline = data.make_pipeline(images, batch_size, labels=np.arange(len(images)), seed=seed)
-    return pipeline.map(lambda x, index: (x, tf.gather(table, index)))
+    return text_gan.make_caption_pipeline(images, embeddings, batch_size, seed=seed)
 
 
 @dataclasses.dataclass
