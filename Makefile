@@ -11,7 +11,8 @@ EXTRAS ?= book,test,teach
 # Chapters executed at once before `make book` builds (tools/execute_book.py). 1 by default:
 # chapters that time themselves (throughput, wall time) should not share the CPU on the page.
 JOBS ?= 1
-# pytest-xdist workers of `make test`: the book build on one, the unit tests on the others.
+# pytest-xdist workers of `make test`: the book build on one, the unit tests on the others
+# (tests/conftest.py's scheduler keeps the book's tests, and the assignments', each on one worker).
 TEST_WORKERS ?= 2
 
 .PHONY: book test notebooks lint bench clean
@@ -41,7 +42,7 @@ book: $(STAMP)
 # One chapter alone: GANBOOK_PROFILE=smoke .venv/bin/pytest --nbval-lax --nbval-current-env book/05-dcgan.ipynb
 test: $(STAMP)
 	GANBOOK_PROFILE=smoke $(BIN)/python -m pytest tests -p no:randomly -ra \
-	  $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
+	  $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 # Every chapter under nbval, each in a fresh kernel, without building the book.
 notebooks: $(STAMP)

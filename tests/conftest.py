@@ -24,6 +24,20 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def smoke_build() -> book_build.SmokeBuild:
     """The smoke book build (executes the chapters that its cache lacks); built once."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run:  # under pytest-xdist: refuse to build twice in one run (two workers, one folder)
+        book_build.BUILD.mkdir(parents=True, exist_ok=True)
+        claim = book_build.BUILD / f".built-by-run-{run}"
+        try:
+            claim.open("x").close()
+        except FileExistsError:
+            raise RuntimeError(
+                "another pytest-xdist worker of this run already builds the smoke book: the "
+                "tests that use it are not on one worker (see GROUPED_MODULES in conftest.py)"
+            ) from None
+        for old in book_build.BUILD.glob(".built-by-run-*"):
+            if old != claim:
+                old.unlink(missing_ok=True)
     return book_build.build_smoke_book()
 
 
@@ -55,21 +69,47 @@ def executed_notebooks(smoke_build) -> Path:
     return folder
 
 
-def _uses_the_book(item) -> bool:
+# Test modules whose tests must run on one pytest-xdist worker (`make test` runs `-n 2`), each
+# group as one unit of work: the book's (they share the smoke book build of the fixtures above,
+# so one worker builds the book once while the other runs the unit tests) and the assignments'
+# (a module fixture builds and grades them once). Grouped by module name rather than by
+# xdist_group marks: pytest 9.2 ignores the node ids that `--dist loadgroup` rewrites
+# (pytest-dev/pytest-xdist#1386), which silently let both workers build the book at once, into
+# the same folder. tests/test_conftest.py checks this table against the fixtures.
+GROUPED_MODULES = {
+    "tests/test_book.py": "the smoke book build",
+    "tests/test_exercise_cells.py": "the smoke book build",
+    "tests/test_assignments.py": "the assignments",
+}
+
+
+def uses_the_book(item) -> bool:
     return "smoke_build" in getattr(item, "fixturenames", ())
+
+
+def work_unit(nodeid: str) -> str:
+    """The xdist unit of work of a test: its module's group, else the test alone."""
+    return GROUPED_MODULES.get(nodeid.split("::", 1)[0], nodeid)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`make test`'s distribution: like `--dist load`, with each of GROUPED_MODULES' groups kept
+    on one worker."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BookOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return BookOnOneWorker(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Order the tests: unit tests first, so that their failures show in seconds, the book last.
 
-    Under pytest-xdist (`make test` runs `-n 2 --dist loadgroup`) the book's tests form one
-    group, so that one worker builds the book once while the others run the unit tests; the
-    group goes first there, as it is the longest piece of work and starts no later than the
-    unit tests on the other worker.
+    Under pytest-xdist the book's unit of work goes first instead: it is the longest piece of
+    work and should start no later than the unit tests on the other worker.
     """
     distributed = bool(os.environ.get("PYTEST_XDIST_WORKER"))
-    for item in items:
-        if _uses_the_book(item):
-            item.add_marker(pytest.mark.xdist_group("book"))
-    items.sort(key=lambda item: _uses_the_book(item) != distributed)
+    items.sort(key=lambda item: uses_the_book(item) != distributed)

@@ -32,9 +32,8 @@ if importlib.util.find_spec("otter") is None:
         raise ImportError(_MISSING)
     pytest.skip(_MISSING, allow_module_level=True)
 
-# Under pytest-xdist (`make test -n 2 --dist loadgroup`) one worker runs this whole module, so
-# the module fixture builds and grades once (it runs its own notebooks three at a time).
-pytestmark = pytest.mark.xdist_group("assignments")
+# Under pytest-xdist (`make test -n 2`) one worker runs this whole module (conftest.py's
+# GROUPED_MODULES), so the module fixture builds and grades once (three notebooks at a time).
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "assignments" / "build.py"

@@ -75,15 +75,14 @@ def invalidate_if_package_changed(build_dir: Path) -> bool:
     return emptied
 
 
-def _execute_one(cache_path: str, pk: int, timeout: int) -> tuple[str, float, str | None]:
-    """Execute one staged notebook in its own folder; cache it on success.
+def _execute_one(cache_path: str, pk: int, timeout: int) -> tuple[str, float, str | None, object]:
+    """Execute one staged notebook in its own folder (what myst-nb does in cache mode).
 
-    Returns (status, seconds, error) with status "executed" or "failed". This is what myst-nb
-    does for one notebook in cache mode, so the build finds the same cache record.
+    Returns (status, seconds, error, notebook) with status "executed" or "failed"; the caller
+    caches the executed notebook (one process writes the cache's SQLite database: two writing
+    at once fail with "UNIQUE constraint failed: nbcache.hashkey").
     """
     from jupyter_cache import get_cache
-    from jupyter_cache.base import CacheBundleIn
-    from jupyter_cache.cache.db import NbProjectRecord
     from jupyter_cache.executors.utils import single_nb_execution
 
     cache = get_cache(cache_path)
@@ -97,16 +96,28 @@ def _execute_one(cache_path: str, pk: int, timeout: int) -> tuple[str, float, st
         meta_override=True,
     )
     if result.err is not None:
-        NbProjectRecord.set_traceback(project_notebook.uri, result.exc_string, cache.db)
         text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", result.exc_string or "")  # no colours
         last_line = text.strip().splitlines()[-1:] or [""]
-        return "failed", result.time, f"{type(result.err).__name__}: {last_line[0]}"
-    cache.cache_notebook_bundle(
-        CacheBundleIn(notebook, project_notebook.uri, data={"execution_seconds": result.time}),
-        check_validity=False,
-        overwrite=True,
-    )
-    return "executed", result.time, None
+        error = f"{type(result.err).__name__}: {last_line[0]}"
+        return "failed", result.time, error, result.exc_string
+    return "executed", result.time, None, notebook
+
+
+def _record(cache, uri: str, outcome: tuple) -> tuple[str, float, str | None]:
+    """Write one notebook's outcome to the cache (from the parent process alone)."""
+    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.cache.db import NbProjectRecord
+
+    status, seconds, error, payload = outcome
+    if status == "failed":
+        NbProjectRecord.set_traceback(uri, payload, cache.db)
+    else:
+        cache.cache_notebook_bundle(
+            CacheBundleIn(payload, uri, data={"execution_seconds": seconds}),
+            check_validity=False,
+            overwrite=True,
+        )
+    return status, seconds, error
 
 
 def execute(
@@ -137,17 +148,18 @@ def execute(
     # Longest first, so that the last notebook to start is a short one.
     pending.sort(key=lambda item: -previous.get(item[0], float("inf")))
 
+    uris = {pk: cache.get_project_record(pk).uri for _, pk in pending}
     if jobs > 1 and len(pending) > 1:
         with ProcessPoolExecutor(max_workers=min(jobs, len(pending))) as pool:
             futures = {
-                name: pool.submit(_execute_one, str(cache_path), pk, timeout)
+                name: (pk, pool.submit(_execute_one, str(cache_path), pk, timeout))
                 for name, pk in pending
             }
-            for name, future in futures.items():
-                report[name] = future.result()
+            for name, (pk, future) in futures.items():
+                report[name] = _record(cache, uris[pk], future.result())
     else:
         for name, pk in pending:
-            report[name] = _execute_one(str(cache_path), pk, timeout)
+            report[name] = _record(cache, uris[pk], _execute_one(str(cache_path), pk, timeout))
 
     times = {**previous, **{n: round(r[1], 1) for n, r in report.items() if r[0] != "cached"}}
     build_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,32 @@
+"""The test run's own distribution: the book's tests and the assignments' each on one worker."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import conftest
+
+TESTS = Path(__file__).resolve().parent
+BOOK_FIXTURES = ("smoke_build", "built_book", "executed_notebooks")
+
+
+def test_every_module_that_uses_the_book_build_is_in_the_books_group():
+    users = {
+        f"tests/{path.name}"
+        for path in TESTS.glob("test_*.py")
+        if re.search(r"def test_\w+\([^)]*\b(" + "|".join(BOOK_FIXTURES) + r")\b", path.read_text())
+    }
+    assert users, "no test uses the book build: the pattern above is out of date"
+    book = {m for m, group in conftest.GROUPED_MODULES.items() if group == "the smoke book build"}
+    assert users == book
+
+
+def test_grouped_modules_share_a_unit_and_other_tests_do_not():
+    unit = conftest.work_unit
+    assert unit("tests/test_book.py::test_chapter_executes[book/01-background]") == unit(
+        "tests/test_exercise_cells.py::test_every_exercise_reports_not_yet_after_run_all"
+    )
+    assert unit("tests/test_assignments.py::test_a[vae]") == unit("tests/test_assignments.py::b")
+    assert unit("tests/test_assignments.py::b") != unit("tests/test_book.py::c")
+    assert unit("tests/test_shapes.py::test_x") != unit("tests/test_shapes.py::test_y")
