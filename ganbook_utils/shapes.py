@@ -319,6 +319,49 @@ def make_shapes(
     )
 
 
+def rerender(image_set: ImageSet, *, seed: int = 0) -> ImageSet:
+    """The same captions drawn again: each image's shape, colour, size and position (and its
+    caption) kept, its centre and radius jittered afresh. Two such draws are the real-vs-real
+    baseline of a generator conditioned on those captions (both follow the same captions).
+
+    Raises:
+        ValueError: if ``image_set`` has no ``shape``/``colour``/``size``/``position``
+            attributes (it does not come from :func:`make_shapes`).
+    """
+    attributes = getattr(image_set, "attributes", None) or {}
+    missing = [k for k in ("shape", "colour", "size", "position") if k not in attributes]
+    if missing:
+        raise ValueError(
+            f"rerender: the image set has no {', '.join(missing)} attributes; give it a set "
+            "made by shapes.make_shapes (or caption_splits)."
+        )
+    n = len(image_set)
+    image_size = image_set.images.shape[1]
+    rng = np.random.default_rng(seed)
+    size = np.asarray(attributes["size"])
+    row, column = np.divmod(np.asarray(attributes["position"]), 3)
+    fractions = np.array(CENTRE_FRACTIONS)
+    center_x = (fractions[column] + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, n)) * image_size
+    center_y = (fractions[row] + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, n)) * image_size
+    radius = (
+        np.array(SIZE_RADIUS)[size]
+        * (1.0 + rng.uniform(-RADIUS_JITTER, RADIUS_JITTER, n))
+        * image_size
+    )
+    shape, colour = np.asarray(attributes["shape"]), np.asarray(attributes["colour"])
+    return ImageSet(
+        images=render_shapes(shape, colour, center_x, center_y, radius, image_size),
+        labels=np.asarray(image_set.labels),
+        captions=list(image_set.captions),
+        attributes={
+            **attributes,
+            "center_x": center_x.astype(np.float32),
+            "center_y": center_y.astype(np.float32),
+            "radius": radius.astype(np.float32),
+        },
+    )
+
+
 @dataclasses.dataclass
 class CaptionSplits:
     """The text-to-image chapter's captioned sets (all disjoint seeds).

@@ -594,8 +594,8 @@ def guidance_sweep(
 
     For each w: :func:`evaluate_adherence` on ``image_set`` and the distances between its real
     images and the generated ones (``judge.feature_distances``). A last row, ``w = None``
-    (``"real vs real"``), is the floor: the same distances between the real images and an
-    independent draw of as many fresh renders of the same compositions and phrasings.
+    (``"real vs real"``), is the floor: the same distances between the real images and the
+    same captions rendered again (:func:`shapes.rerender`: fresh jitter of centre and size).
     Rows: ``w``, the four accuracies, ``all_four``, ``fid``, ``kid``, ``kid_std``, ``seconds``.
     """
     from ganbook_utils import judge as judge_module
@@ -617,15 +617,9 @@ def guidance_sweep(
         )
         row = {"w": w, **{k: result[k] for k in (*ATTRIBUTES, "all_four")}, **distances}
         rows.append({**row, "seconds": result["seconds"]})
-    pairs = sorted(
-        {
-            (shapes.SHAPES[s], shapes.COLOUR_NAMES[c])
-            for s, c in zip(
-                image_set.attributes["shape"], image_set.attributes["colour"], strict=True
-            )
-        }
-    )
-    fresh = shapes.make_shapes(len(image_set), seed=seed + 7_000, compositions=pairs)
+    # The floor: the same captions rendered again (fresh jitter), so that both sides of the
+    # comparison follow the same captions, as the generated images do.
+    fresh = shapes.rerender(image_set, seed=seed + 7_000)
     baseline = judge_module.feature_distances(
         judge, image_set.images, fresh.images, kid_subsets=kid_subsets, seed=seed
     )

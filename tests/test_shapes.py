@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ganbook_utils import shapes as shapes_module
+
 from ganbook_utils.shapes import (
     COLOUR_NAMES,
     PALETTE,
@@ -168,3 +170,16 @@ def test_make_shapes_refuses_unknown_compositions_and_empty_templates():
         shapes.make_shapes(4, compositions=[])
     with pytest.raises(ValueError, match="templates is empty"):
         shapes.make_shapes(4, templates=())
+
+
+def test_rerender_keeps_each_caption_and_its_attributes_but_not_the_pixels():
+    original = make_shapes(64, seed=3)
+    again = shapes_module.rerender(original, seed=11)
+    assert again.captions == original.captions
+    for key in ("shape", "colour", "size", "position"):
+        np.testing.assert_array_equal(again.attributes[key], original.attributes[key])
+    assert not np.array_equal(again.images, original.images)  # fresh jitter
+    read = shapes_module.estimate_attributes(again.images)
+    np.testing.assert_array_equal(read["colour"], original.attributes["colour"])
+    with pytest.raises(ValueError, match="make_shapes"):
+        shapes_module.rerender(shapes_module.ImageSet(images=original.images))
