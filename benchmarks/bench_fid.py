@@ -67,6 +67,10 @@ def main() -> None:
         f"speed-up: {reference[1] / ours[1]:.1f}x wall, {reference[2] / ours[2]:.1f}x cpu; "
         f"relative difference of the values: {abs(ours[0] - reference[0]) / abs(reference[0]):.2e}"
     )
+    if abs(ours[0] - reference[0]) > 1e-6 * abs(reference[0]):  # tests check d=1024 only
+        raise SystemExit(
+            f"bench_fid: the two values disagree at d={args.dim}: {ours[0]} vs {reference[0]}"
+        )
     emit_row(
         f"bench_fid.py: frechet_distance at d={args.dim} (best of {args.repeats})",
         ours=ours[1],
