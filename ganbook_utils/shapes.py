@@ -235,6 +235,24 @@ def seen_compositions() -> tuple[tuple[str, str], ...]:
     return tuple(pair for pair in all_compositions() if pair not in HELD_OUT_COMPOSITIONS)
 
 
+def _jittered_geometry(
+    size: np.ndarray, position: np.ndarray, image_size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centres (x, y) and radii in pixels of shapes of these size and position indices, each
+    jittered (CENTRE_JITTER, RADIUS_JITTER) by three draws of ``rng``, in this order."""
+    n = len(size)
+    row, column = np.divmod(position, 3)
+    fractions = np.array(CENTRE_FRACTIONS)
+    center_x = (fractions[column] + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, n)) * image_size
+    center_y = (fractions[row] + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, n)) * image_size
+    radius = (
+        np.array(SIZE_RADIUS)[size]
+        * (1.0 + rng.uniform(-RADIUS_JITTER, RADIUS_JITTER, n))
+        * image_size
+    )
+    return center_x, center_y, radius
+
+
 def make_shapes(
     n: int,
     *,
@@ -278,15 +296,7 @@ def make_shapes(
         shape, colour = pairs[rng.integers(0, len(pairs), n)].T
     size = rng.integers(0, len(SIZES), n)
     position = rng.integers(0, len(POSITIONS), n)
-    row, column = np.divmod(position, 3)
-    fractions = np.array(CENTRE_FRACTIONS)
-    center_x = (fractions[column] + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, n)) * image_size
-    center_y = (fractions[row] + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, n)) * image_size
-    radius = (
-        np.array(SIZE_RADIUS)[size]
-        * (1.0 + rng.uniform(-RADIUS_JITTER, RADIUS_JITTER, n))
-        * image_size
-    )
+    center_x, center_y, radius = _jittered_geometry(size, position, image_size, rng)
     template = rng.integers(0, len(templates), n)
     images = render_shapes(shape, colour, center_x, center_y, radius, image_size)
     # Captions depend only on the attribute combination: build each combination's once.
@@ -335,18 +345,10 @@ def rerender(image_set: ImageSet, *, seed: int = 0) -> ImageSet:
             f"rerender: the image set has no {', '.join(missing)} attributes; give it a set "
             "made by shapes.make_shapes (or caption_splits)."
         )
-    n = len(image_set)
     image_size = image_set.images.shape[1]
     rng = np.random.default_rng(seed)
-    size = np.asarray(attributes["size"])
-    row, column = np.divmod(np.asarray(attributes["position"]), 3)
-    fractions = np.array(CENTRE_FRACTIONS)
-    center_x = (fractions[column] + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, n)) * image_size
-    center_y = (fractions[row] + rng.uniform(-CENTRE_JITTER, CENTRE_JITTER, n)) * image_size
-    radius = (
-        np.array(SIZE_RADIUS)[size]
-        * (1.0 + rng.uniform(-RADIUS_JITTER, RADIUS_JITTER, n))
-        * image_size
+    center_x, center_y, radius = _jittered_geometry(
+        np.asarray(attributes["size"]), np.asarray(attributes["position"]), image_size, rng
     )
     shape, colour = np.asarray(attributes["shape"]), np.asarray(attributes["colour"])
     return ImageSet(
