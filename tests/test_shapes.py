@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from ganbook_utils import shapes as shapes_module
-
 from ganbook_utils.shapes import (
     COLOUR_NAMES,
     PALETTE,
