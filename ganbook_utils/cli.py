@@ -36,6 +36,7 @@ from typing import Any
 from ganbook_utils import profiles
 
 PROVENANCE_FILE = "provenance.json"
+COMMANDS_FILE = "commands.json"  # every invocation that trained into --out, oldest first
 GENERATOR_WEIGHTS_FILE = "generator.weights.h5"
 # A weights file is saved under this name first and renamed when complete.
 PARTIAL_WEIGHTS_SUFFIX = ".partial.weights.h5"
@@ -138,7 +139,14 @@ def _same_value(given: float, previous: float) -> bool:
 
 
 def _fit(training: Any, model: Any, pipeline: Any, steps: int, out: Path, settings, args):
-    """``training.fit_resumable`` with the checkpoint's mismatches as one-line usage errors."""
+    """``training.fit_resumable`` with the checkpoint's mismatches as one-line usage errors.
+
+    Each invocation that trains into ``out`` is appended to ``out/commands.json`` first, so
+    that the provenance of a run trained in several legs (killed, resumed, extended with a
+    larger ``--steps``) lists every leg's command, not only the last one.
+    """
+    earlier = _recorded_commands(out)
+    _record_command(training, out, "python -m ganbook_utils " + shlex.join(args.argv))
     try:
         return training.fit_resumable(
             model,
@@ -149,16 +157,37 @@ def _fit(training: Any, model: Any, pipeline: Any, steps: int, out: Path, settin
             progress=not args.quiet,
         )
     except training.ResumeMismatch as error:
+        _forget_command(training, out, earlier)
         flag = RESUMED_FLAGS.get(error.setting, error.setting)
         raise UsageError(
             f"{flag} {error.requested!r} differs from {error.saved!r}, the value the checkpoint "
             f"in {out} was trained with; resume with the same settings or choose a new --out."
         ) from None
     except training.CheckpointError as error:
+        _forget_command(training, out, earlier)
         raise UsageError(
             f"--out {out}: {error} (use the --model, --width, --latent-dim and --loss of the run "
             "that made it, or a new --out)"
         ) from None
+
+
+def _forget_command(training: Any, out: Path, earlier: list[str]) -> None:
+    """Undo `_record_command`: the command was refused before it trained a step."""
+    training.write_text_atomic(out / COMMANDS_FILE, json.dumps(earlier, indent=2) + "\n")
+
+
+def _record_command(training: Any, out: Path, command: str) -> None:
+    """Append ``command`` to the list in ``out/commands.json`` (written atomically)."""
+    out.mkdir(parents=True, exist_ok=True)
+    training.write_text_atomic(
+        out / COMMANDS_FILE, json.dumps([*_recorded_commands(out), command], indent=2) + "\n"
+    )
+
+
+def _recorded_commands(out: Path) -> list[str]:
+    """The commands that trained into ``out``, oldest first ([] before the first)."""
+    path = out / COMMANDS_FILE
+    return json.loads(path.read_text()) if path.is_file() else []
 
 
 def _save_weights_atomic(save: Callable[[Path], None], path: Path) -> None:
@@ -191,6 +220,8 @@ def _write_outputs(out: Path, provenance: dict, weights: Path, export: str | Non
     """provenance.json in ``out`` and, with ``--export PREFIX``, the weights and provenance copy."""
     from ganbook_utils import training
 
+    # "command" is the last invocation; "commands" every one that trained into `out`, in order.
+    provenance = {**provenance, "commands": _recorded_commands(out) or [provenance["command"]]}
     text = json.dumps(provenance, indent=2) + "\n"
     training.write_text_atomic(out / PROVENANCE_FILE, text)
     if export:

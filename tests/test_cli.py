@@ -88,6 +88,9 @@ def test_train_exports_weights_and_resumes(tmp_path):
     assert second["wall_time_s"] == round(saved["run"]["wall_time_s"], 1)
     assert second["wall_time_s"] >= first["wall_time_s"]
     assert "--export" in second["command"]
+    # Both legs of the run are on record, in order (the first with --steps 4, no --export).
+    assert len(second["commands"]) == 2 and second["commands"][-1] == second["command"]
+    assert "--steps 4" in second["commands"][0] and "--export" not in second["commands"][0]
     assert not list(out.glob("*.tmp")) and not list(out.glob("*partial*"))
 
     generator = models.build_dcgan_generator((28, 28, 1), latent_dim=100, width=4)
@@ -111,6 +114,8 @@ def test_resume_keeps_the_checkpoints_settings_or_refuses_in_one_line(tmp_path, 
     line = one_line_error(capsys, [*run, "--steps", "8", "--beta-1", "0.9"])
     assert "--beta-1 0.9 differs from 0.5" in line
     assert (out / training.CHECKPOINT_FILE).read_bytes() == before
+    # A refused command trained nothing and is not on the run's record.
+    assert len(json.loads((out / cli.COMMANDS_FILE).read_text())) == 1
 
     # Omitted, they are taken from the checkpoint (steps // 20 would give another epoch size).
     resumed = [*BASE, "--out", str(out), "--quiet", "--steps", "8"]
