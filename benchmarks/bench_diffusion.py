@@ -137,7 +137,9 @@ def package_fit(
         # Whole executions only: the two fits' step counts are multiples of steps_per_execution;
         # the time is scaled to the steps - 1 steps that the other contenders time.
         unit = steps_per_execution
-        short_steps, long_steps = unit * -(-2 // unit), unit * -(-(steps + 1) // unit)
+        # (at least one execution apart: the warm-up's 3 steps would otherwise make both 10).
+        short_steps = unit * -(-2 // unit)
+        long_steps = max(unit * -(-(steps + 1) // unit), short_steps + unit)
         short = timed_fit(short_steps)
         elapsed = timed_fit(long_steps) - short
         return elapsed * (steps - 1) / (long_steps - short_steps)
