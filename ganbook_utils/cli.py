@@ -146,7 +146,7 @@ def _fit(training: Any, model: Any, pipeline: Any, steps: int, out: Path, settin
     larger ``--steps``) lists every leg's command, not only the last one.
     """
     earlier = _recorded_commands(out)
-    _record_command(training, out, "python -m ganbook_utils " + shlex.join(args.argv))
+    _record_command(training, out, args)
     try:
         return training.fit_resumable(
             model,
@@ -176,9 +176,10 @@ def _forget_command(training: Any, out: Path, earlier: list[str]) -> None:
     training.write_text_atomic(out / COMMANDS_FILE, json.dumps(earlier, indent=2) + "\n")
 
 
-def _record_command(training: Any, out: Path, command: str) -> None:
-    """Append ``command`` to the list in ``out/commands.json`` (written atomically)."""
+def _record_command(training: Any, out: Path, args: argparse.Namespace) -> None:
+    """Append this invocation's command to the list in ``out/commands.json`` (atomically)."""
     out.mkdir(parents=True, exist_ok=True)
+    command = "python -m ganbook_utils " + shlex.join(args.argv)
     training.write_text_atomic(
         out / COMMANDS_FILE, json.dumps([*_recorded_commands(out), command], indent=2) + "\n"
     )

@@ -630,7 +630,7 @@ def train_cli(args: Any) -> int:
     network = build_judge_network()
     trainable = compile_for_training(network, settings["learning_rate"], settings["beta_1"])
     pipeline = _pipeline(train_images, renders.attributes, batch_size, args.seed)
-    cli._record_command(training, out, "python -m ganbook_utils " + shlex.join(args.argv))
+    cli._record_command(training, out, args)
     try:
         result = training.fit_resumable(
             trainable,

@@ -696,7 +696,7 @@ def train_cli(args: Any) -> int:
     if batch_size > train_size:
         raise cli.UsageError(f"--batch-size {batch_size} exceeds --train-size {train_size}.")
     pipeline = make_pipeline(model, splits.train, batch_size, seed=args.seed)
-    cli._record_command(training, out, "python -m ganbook_utils " + shlex.join(args.argv))
+    cli._record_command(training, out, args)
     result = training.fit_resumable(
         model,
         pipeline,

@@ -743,7 +743,7 @@ def train_cli(args: Any) -> int:
     pipeline = make_caption_pipeline(
         splits.train.images, embeddings, budget.batch_size, seed=args.seed
     )
-    cli._record_command(training, out, "python -m ganbook_utils " + shlex.join(args.argv))
+    cli._record_command(training, out, args)
     try:
         result = training.fit_resumable(
             model,

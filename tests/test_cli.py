@@ -114,7 +114,7 @@ def test_resume_keeps_the_checkpoints_settings_or_refuses_in_one_line(tmp_path, 
     line = one_line_error(capsys, [*run, "--steps", "8", "--beta-1", "0.9"])
     assert "--beta-1 0.9 differs from 0.5" in line
     assert (out / training.CHECKPOINT_FILE).read_bytes() == before
-    # A refused command trained nothing and is not on the run's record.
+    # A command refused for its settings trained nothing and is not on the run's record.
     assert len(json.loads((out / cli.COMMANDS_FILE).read_text())) == 1
 
     # Omitted, they are taken from the checkpoint (steps // 20 would give another epoch size).
