@@ -104,6 +104,27 @@ def test_shipped_mnist_generator_loads_and_draws_digit_like_images():
     assert np.mean(images > 0.5) > 0.05
 
 
+def test_shipped_shapes64_generator_draws_coloured_shapes_on_black():
+    loaded = models.load_pretrained_generator("dcgan64_shapes")
+    assert loaded is not None, "ganbook_utils/weights/dcgan64_shapes.* are missing"
+    generator, provenance = loaded
+    assert provenance["architecture"]["model"] == "dcgan64"
+    assert provenance["data"]["name"] == "shapes64" and provenance["steps"] > 0
+    assert generator.count_params() == provenance["generator_parameters"]
+    z = np.random.default_rng(0).standard_normal((64, 100)).astype("float32")
+    images = np.asarray(generator(z, training=False))
+    assert images.shape == (64, 64, 64, 3) and np.all(np.isfinite(images))
+    # Shapes on a black background: most pixels near -1 in every channel; an untrained
+    # generator outputs values near 0 everywhere. Most images hold a bright, coloured shape.
+    brightest = images.max(axis=-1)
+    assert np.mean(brightest < -0.8) > 0.7
+    lit = np.mean(brightest > 0.0, axis=(1, 2)) > 0.01
+    assert lit.mean() > 0.5
+    # Coloured, not grey: in lit pixels the channels differ (the palette has one white only).
+    pixels = images[brightest > 0.0]
+    assert np.mean(pixels.max(axis=-1) - pixels.min(axis=-1) > 0.5) > 0.5
+
+
 def test_shipped_weights_are_small():
     """Each file a few MB (the issues' limit); all together small for a quick Colab install."""
     sizes = {path.name: path.stat().st_size for path in models.WEIGHTS_DIR.glob("*.h5")}
