@@ -88,15 +88,20 @@ def test_pretrained_generator_missing_name_raises():
         models.load_pretrained_generator("no_such_weights")
 
 
-def test_shipped_mnist_generator_loads_and_draws_digit_like_images():
-    loaded = models.load_pretrained_generator("dcgan28_mnist")
-    assert loaded is not None, "ganbook_utils/weights/dcgan28_mnist.* are missing"
+def _shipped_samples(name, model):
+    """64 samples of a shipped generator, after checking that it loads and matches its record."""
+    loaded = models.load_pretrained_generator(name)
+    assert loaded is not None, f"ganbook_utils/weights/{name}.* are missing"
     generator, provenance = loaded
-    assert provenance["architecture"]["model"] == "dcgan28"
+    assert provenance["architecture"]["model"] == model
     assert provenance["steps"] > 0 and provenance["wall_time_s"] > 0
     assert generator.count_params() == provenance["generator_parameters"]
     z = np.random.default_rng(0).standard_normal((64, 100)).astype("float32")
-    images = np.asarray(generator(z, training=False))
+    return np.asarray(generator(z, training=False)), provenance
+
+
+def test_shipped_mnist_generator_loads_and_draws_digit_like_images():
+    images, _ = _shipped_samples("dcgan28_mnist", "dcgan28")
     assert images.shape == (64, 28, 28, 1) and np.all(np.isfinite(images))
     # MNIST digits are white strokes on a black background: most pixels near -1, some near +1.
     # An untrained generator outputs values near 0 everywhere.
@@ -105,14 +110,8 @@ def test_shipped_mnist_generator_loads_and_draws_digit_like_images():
 
 
 def test_shipped_shapes64_generator_draws_coloured_shapes_on_black():
-    loaded = models.load_pretrained_generator("dcgan64_shapes")
-    assert loaded is not None, "ganbook_utils/weights/dcgan64_shapes.* are missing"
-    generator, provenance = loaded
-    assert provenance["architecture"]["model"] == "dcgan64"
-    assert provenance["data"]["name"] == "shapes64" and provenance["steps"] > 0
-    assert generator.count_params() == provenance["generator_parameters"]
-    z = np.random.default_rng(0).standard_normal((64, 100)).astype("float32")
-    images = np.asarray(generator(z, training=False))
+    images, provenance = _shipped_samples("dcgan64_shapes", "dcgan64")
+    assert provenance["data"]["name"] == "shapes64"
     assert images.shape == (64, 64, 64, 3) and np.all(np.isfinite(images))
     # Shapes on a black background: most pixels near -1 in every channel; an untrained
     # generator outputs values near 0 everywhere. Most images hold a bright, coloured shape.
