@@ -49,7 +49,7 @@ notebooks: $(STAMP)
 	GANBOOK_PROFILE=smoke $(BIN)/python -m pytest book --nbval-lax --nbval-current-env -p no:randomly
 
 lint: $(STAMP)
-	$(BIN)/ruff check ganbook_utils tests benchmarks
+	$(BIN)/ruff check ganbook_utils tests benchmarks tools
 
 # Every benchmarks/bench_*.py (each prints BENCH_ROW lines, benchmarks/rows.py), then one table:
 # benchmarks/results.md, copied into the README. BENCH_MINUTES: training budget of bench_quality.

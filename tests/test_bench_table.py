@@ -10,6 +10,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 import bench_table  # noqa: E402
 import rows  # noqa: E402
+import time_builds  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -48,3 +49,15 @@ def test_the_readme_block_is_replaced_and_a_missing_one_named():
     )
     with pytest.raises(ValueError, match="bench-table:start"):
         bench_table.replace_block("no markers", "new\n")
+
+
+def test_time_builds_rows_replace_their_own_benchmark_only():
+    new = time_builds.row("book_cold", 686.0, "0.1 -> 1.9", "abc1234", "chapters executed: 01 3 s")
+    assert new["ratio"] == pytest.approx(686 / 1800) and new["met"] is True
+    assert "(load 0.1 -> 1.9)" in new["machine"] and new["load_average"] is None
+    assert new["note"] == "commit abc1234; chapters executed: 01 3 s"
+    slow = time_builds.row("test", 700.0, "0.0 -> 2.0", "abc1234", "")
+    assert slow["met"] is False and slow["note"] == "commit abc1234"
+    other = {"benchmark": "something else", "ours": 1}
+    stale = {**new, "ours": 9999}
+    assert time_builds.merged([new], [stale, other]) == [new, other]

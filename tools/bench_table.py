@@ -1,7 +1,7 @@
 """Collect the benchmark rows of `make bench` into one markdown table (and the README).
 
 Reads the ``BENCH_ROW {json}`` lines (benchmarks/rows.py) from the given log files, adds the
-rows of wall times recorded by hand in benchmarks/recorded_times.json (stated as such, each
+rows of wall times in benchmarks/recorded_times.json (made by tools/time_builds.py; each
 with its own date and machine), and writes benchmarks/results.md. With ``--readme`` the table
 also replaces the block between ``<!-- bench-table:start -->`` and ``<!-- bench-table:end -->``.
 
@@ -112,8 +112,9 @@ def results_markdown(
     if recorded:
         parts += [
             "",
-            "Wall times recorded by hand (not re-measured by `make bench`; "
-            "benchmarks/recorded_times.json):",
+            "Wall times of the README's two commands (not re-measured by `make bench`: "
+            "`python tools/time_builds.py --record benchmarks/recorded_times.json` times them "
+            "on a fresh clone):",
             "",
             table(recorded, date, machine),
         ]
