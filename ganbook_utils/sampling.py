@@ -16,6 +16,8 @@ command line::
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +160,8 @@ def draw(
 
 def _draw_text(name, n, seed, label, steps, guidance, prompt, rewrite) -> np.ndarray:
     """:func:`draw` for a text-to-image model: ``n`` images of ``prompt``."""
+    from ganbook_utils.text_to_image import UnknownWordsWarning
+
     if label is not None:
         raise ValueError(f"--label is for class-conditional models; {name} takes --prompt.")
     if prompt is None:
@@ -174,12 +178,21 @@ def _draw_text(name, n, seed, label, steps, guidance, prompt, rewrite) -> np.nda
     if guidance is not None and not pipeline.takes_guidance:
         raise ValueError(f"--guidance is for diffusion models; {name} is a GAN.")
     try:
-        images = pipeline.generate(
-            [prompt] * n, seed=seed, guidance=guidance, rewrite=rewrite, **options
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UnknownWordsWarning)
+            images = pipeline.generate(
+                [prompt] * n, seed=seed, guidance=guidance, rewrite=rewrite, **options
+            )
     except ValueError as error:
         # The text encoder names the prompt "prompt 0" of a list; here there is only one.
         raise ValueError(str(error).replace("prompt 0 ", "the prompt ", 1)) from None
+    for warning in caught:
+        if issubclass(warning.category, UnknownWordsWarning):  # one plain line on stderr
+            print(f"note: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     return images
 
 

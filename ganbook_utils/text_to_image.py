@@ -29,6 +29,7 @@ import dataclasses
 import json
 import shlex
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,10 @@ def _chunk_seed(seed: int, chunk: int) -> int:
     return int(np.random.SeedSequence([seed, chunk]).generate_state(1)[0])
 
 
+class UnknownWordsWarning(UserWarning):
+    """Some words of a prompt are unknown to the text encoder (read as ``[UNK]``)."""
+
+
 class TextToImage:
     """Prompt(s) -> (rewrite) -> tokens -> frozen text encoder -> embedding -> generator.
 
@@ -145,12 +150,32 @@ class TextToImage:
         if rewrite:
             prompts = self.rewrite(prompts)
         embeddings = np.asarray(self.encoder.encode_text(prompts), dtype=np.float32)
+        self._warn_unknown_words(prompts)
         if embeddings.shape != (len(prompts), EMBEDDING_DIM):
             raise ValueError(
                 f"TextToImage: the encoder gave embeddings of shape {embeddings.shape}; the "
                 f"generators take ({len(prompts)}, {EMBEDDING_DIM})."
             )
         return embeddings
+
+    def _warn_unknown_words(self, prompts: list[str]) -> None:
+        """An :class:`UnknownWordsWarning` naming the words of ``prompts`` read as ``[UNK]``.
+
+        A prompt of only unknown words is refused by the encoder; one with some known words is
+        encoded, and the unknown ones silently steer nothing: the warning says which.
+        """
+        tokenizer = getattr(self.encoder, "tokenizer", None)
+        if not hasattr(tokenizer, "unknown_words"):
+            return
+        unknown = sorted({word for prompt in prompts for word in tokenizer.unknown_words(prompt)})
+        if unknown:
+            warnings.warn(
+                f"the text encoder does not know {', '.join(repr(w) for w in unknown)}: read as "
+                "[UNK], these words do not steer the image. Use the words of the training "
+                "captions, or rewrite=True (the CLI's --rewrite).",
+                UnknownWordsWarning,
+                stacklevel=3,
+            )
 
     def generate_from_embeddings(
         self, embeddings: Any, seed: int = 0, guidance: float | None = None, **options: Any

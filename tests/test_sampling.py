@@ -127,6 +127,15 @@ def test_a_prompt_to_png(tiny_text_model, tmp_path):
     np.testing.assert_allclose(images, guided, atol=1e-6)  # the model's default w is 1
 
 
+def test_the_cli_names_unknown_words_in_one_line(tiny_text_model, tmp_path, capsys):
+    out = tmp_path / "x.npy"
+    prompt = f"{TEXT_PROMPT}, please"
+    arguments = ["sample", "--weights", "diffusion_text_shapes32", "--prompt", prompt]
+    assert cli.main([*arguments, "--n", "1", "--out", str(out)]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "'please'" in notes[0] and "--rewrite" in notes[0]
+
+
 def test_rewrite_reads_a_free_form_prompt(tiny_text_model, tmp_path):
     from ganbook_utils import prompts
 

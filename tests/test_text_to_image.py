@@ -194,6 +194,17 @@ def test_stages_show_each_step_of_the_pipeline(tiny_model, encoder):
     assert stages["image"].shape == (32, 32, 3)
 
 
+def test_unknown_words_are_named_in_a_warning_and_known_prompts_pass_quietly(tiny_model, encoder):
+    import warnings
+
+    pipeline = text_to_image.TextToImage(tiny_model, encoder)
+    with pytest.warns(text_to_image.UnknownWordsWarning, match="'please'.*rewrite=True"):
+        pipeline.embed(["a small red circle in the top left corner, please"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", text_to_image.UnknownWordsWarning)
+        pipeline.embed(["a small red circle in the top left corner"])
+
+
 def test_rewrite_passes_the_prompt_through_the_rewriter(tiny_model, encoder):
     calls = []
 
