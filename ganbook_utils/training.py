@@ -80,12 +80,17 @@ def moving_average_swapped_in(optimizer: Any, network: keras.Model) -> Iterator[
     """Within the block, ``network`` holds the moving average ``optimizer`` keeps of it.
 
     For an optimizer made with ``use_ema=True`` (unwrapped from a loss-scale optimizer); with
-    any other optimizer, or none, the network is left as it is. The weights are restored after.
+    any other optimizer, or none, the network is left as it is, and so it is before the first
+    step (Keras starts the averages at zero and sets them to the weights at step 1). The weights
+    are restored after.
     """
     optimizer = getattr(optimizer, "inner_optimizer", optimizer)
     averages = getattr(optimizer, "_model_variables_moving_average", None)
     if not (optimizer is not None and optimizer.use_ema and averages):
         yield
+        return
+    if int(np.asarray(optimizer.iterations)) == 0:
+        yield  # no step yet: the averages are Keras's zeros, not an average of anything
         return
     weights = network.trainable_variables
     current = [np.asarray(v) for v in weights]

@@ -138,6 +138,16 @@ def test_samples_use_the_weights_moving_average_and_leave_the_weights_alone(tmp_
         np.testing.assert_allclose(np.asarray(averaged(z)), from_average, rtol=1e-6)
 
 
+def test_before_the_first_step_samples_come_from_the_weights_not_the_zero_averages():
+    generator, discriminator = tiny_models()
+    gan = training.GAN(generator, discriminator)
+    gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2, use_ema=True))
+    z = gan.latent_vectors(8, seed=0)
+    from_weights = np.asarray(generator(z, training=False))
+    assert np.std(from_weights) > 1e-3  # an untrained generator still varies with z
+    np.testing.assert_allclose(gan.generate(z), from_weights, rtol=1e-6)
+
+
 class _KillAfter(keras.callbacks.Callback):
     """Simulates a killed process: raises in the middle of an epoch."""
 
