@@ -184,7 +184,8 @@ def test_guidance_zero_equals_the_conditional_model(tiny_model, encoder):
 
 def test_stages_show_each_step_of_the_pipeline(tiny_model, encoder):
     pipeline = text_to_image.TextToImage(tiny_model, encoder)
-    stages = pipeline.stages("a small red circle in the top left corner, please")
+    with pytest.warns(text_to_image.UnknownWordsWarning, match="'please'"):
+        stages = pipeline.stages("a small red circle in the top left corner, please")
     assert stages["tokens"][-1] == "please"
     assert stages["ids"].shape == (text.MAX_TOKENS,)
     assert stages["ids"][len(stages["tokens"]) - 1] == text.OOV_ID  # "please" is unknown
