@@ -10,6 +10,9 @@ score full marks (it executes the solution notebook in the current ``GANBOOK_PRO
     python assignments/build.py dcgan --out /tmp/a   # one of them, elsewhere
     python assignments/build.py --grade SUBMISSION.ipynb AUTOGRADER.zip   # prints JSON scores
 
+A build still running after ``--timeout`` seconds (default 900) is taken for a hung notebook
+kernel: it is killed and run once more (:func:`run_retrying_a_hang`).
+
 Per assignment the output folder ``<out>/<name>/`` holds otter's ``student/`` and
 ``autograder/`` folders plus two files to hand around:
 
@@ -29,11 +32,51 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_OUT = ROOT / "_build" / "assignments"
+# Seconds one otter run (a build or a grading: one notebook, top to bottom) may take before it
+# counts as hung. The slowest, dcgan's solutions in the cpu profile, takes 76 s on two cores.
+HANG_TIMEOUT_S = 900
+
+
+def run_retrying_a_hang(
+    command: Sequence[str], what: str, timeout_s: float = HANG_TIMEOUT_S, env=None
+) -> subprocess.CompletedProcess:
+    """Run ``command`` (output captured); if it hangs, kill it and its kernel, run it once more.
+
+    Why: otter executes notebooks with nbclient, which waits for a kernel's reply with no
+    timeout, and a kernel started while others start on the same machine can hang: once in CI
+    a smoke build that takes 19 s alone was still running after 600 s. Raises TimeoutError,
+    naming ``what``, if the second run hangs too.
+    """
+    import psutil  # ipykernel's own dependency: the kernel is a grandchild in its own session
+
+    for attempt in (1, 2):
+        process = subprocess.Popen(
+            list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            tree = psutil.Process(process.pid).children(recursive=True)
+            for child in [*tree, psutil.Process(process.pid)]:
+                try:
+                    child.kill()
+                except psutil.NoSuchProcess:
+                    pass
+            process.communicate()
+            again = "; running it once more" if attempt == 1 else ""
+            print(f"{what}: still running after {timeout_s:.0f} s, killed{again}", file=sys.stderr)
+            continue
+        return subprocess.CompletedProcess(list(command), process.returncode, stdout, stderr)
+    raise TimeoutError(
+        f"{what} hung twice ({timeout_s:.0f} s each). Run it alone to see which cell waits: "
+        f"{' '.join(map(str, command))}"
+    )
 
 
 def assignment_names() -> list[str]:
@@ -51,13 +94,16 @@ def source_notebook(name: str) -> Path:
     return path
 
 
-def build(name: str, out: Path = DEFAULT_OUT, run_tests: bool = True) -> dict[str, Path]:
+def build(
+    name: str, out: Path = DEFAULT_OUT, run_tests: bool = True, timeout_s: float = HANG_TIMEOUT_S
+) -> dict[str, Path]:
     """Run ``otter assign`` on one assignment into ``out/name``; return the paths it made.
 
     Keys: ``student`` (the student notebook), ``student_zip``, ``autograder_zip`` and
     ``autograder_notebook`` (the solution notebook otter grades itself with).
     Raises ``subprocess.CalledProcessError`` (with otter's output) when otter fails, e.g. when
-    the solutions do not score full marks.
+    the solutions do not score full marks; TimeoutError when it hangs twice
+    (:func:`run_retrying_a_hang`, ``timeout_s`` each).
     """
     destination = Path(out) / name
     if destination.exists():
@@ -66,7 +112,8 @@ def build(name: str, out: Path = DEFAULT_OUT, run_tests: bool = True) -> dict[st
     command = [sys.executable, "-m", "otter", "assign", str(source), str(destination)]
     if not run_tests:
         command.append("--no-run-tests")
-    subprocess.run(command, check=True, capture_output=True, text=True)
+    done = run_retrying_a_hang(command, f"otter assign {name}", timeout_s)
+    done.check_returncode()
     student = destination / "student"
     (stamped,) = sorted((destination / "autograder").glob(f"{name}-autograder_*.zip"))
     autograder_zip = destination / f"{name}-autograder.zip"
@@ -112,6 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-run-tests", action="store_true", help="skip otter's check of the solutions"
     )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=HANG_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"a build running longer is hung: killed, run once more (default {HANG_TIMEOUT_S})",
+    )
     parser.add_argument("--grade", nargs=2, metavar=("SUBMISSION", "AUTOGRADER_ZIP"), type=Path)
     arguments = parser.parse_args(argv)
     if arguments.grade:
@@ -119,7 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for name in arguments.names or assignment_names():
         try:
-            paths = build(name, arguments.out, run_tests=not arguments.no_run_tests)
+            paths = build(
+                name, arguments.out, not arguments.no_run_tests, timeout_s=arguments.timeout
+            )
+        except TimeoutError as error:
+            print(error, file=sys.stderr)
+            return 1
         except subprocess.CalledProcessError as error:
             print(
                 f"otter assign failed for {name}:\n{error.stdout}\n{error.stderr}", file=sys.stderr

@@ -38,6 +38,9 @@ if importlib.util.find_spec("otter") is None:
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "assignments" / "build.py"
 WORKERS = 3
+# A smoke-profile build or grading takes under a minute even beside the book build; one still
+# running after this many seconds is hung, killed and run once more (build.run_retrying_a_hang).
+HANG_S = 240
 
 _spec = importlib.util.spec_from_file_location("assignments_build", BUILD)
 builder = importlib.util.module_from_spec(_spec)
@@ -58,23 +61,22 @@ def _environment() -> dict[str, str]:
 
 def _build(name: str, out: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(BUILD), name, "--out", str(out)],
+        [sys.executable, str(BUILD), name, "--out", str(out), "--timeout", str(HANG_S)],
         capture_output=True,
         text=True,
         env=_environment(),
-        timeout=600,
+        timeout=2 * HANG_S + 120,
     )
 
 
 def _grade(submission: Path, autograder_zip: Path) -> dict:
-    completed = subprocess.run(
+    completed = builder.run_retrying_a_hang(
         [sys.executable, str(BUILD), "--grade", str(submission), str(autograder_zip)],
-        capture_output=True,
-        text=True,
+        f"grading {submission.name}",
+        HANG_S,
         env=_environment(),
-        timeout=600,
-        check=True,
     )
+    completed.check_returncode()
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
