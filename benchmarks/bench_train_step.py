@@ -3,9 +3,10 @@
 The baseline is the TensorFlow DCGAN tutorial's loop (one ``@tf.function`` step with two tapes,
 iterated over a ``tf.data`` pipeline in Python), on the same architecture, batch and data.
 Rounds alternate between the two so that load from other processes hits both alike; the
-median round is reported. Each round times steps 2..N (steady state: for ``fit``, the difference
-of two ``fit`` calls of different lengths, which leaves out the fixed cost of starting a
-``fit`` call; that cost, paid once per epoch, is reported separately).
+median round is reported. Each round times steps 2..N (steady state; for ``fit``, inside one
+``fit`` call, by the timestamps of ``fit_clock.StepClock``, whose docstring says why not by the
+difference of two calls). The fixed cost of starting a ``fit`` call, paid once per call
+(``fit_resumable`` makes one call per run), is reported separately.
 
 Usage: python benchmarks/bench_train_step.py [--model dcgan28 dcgan64] [--batch-size 64]
        [--steps 40] [--rounds 5]
@@ -20,6 +21,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
+from fit_clock import time_fit
 from rows import emit_row
 
 from ganbook_utils import models, training
@@ -77,21 +79,10 @@ def tutorial_loop(model: str, width: int, latent_dim: int, batch_size: int, data
 def package_fit(model: str, width: int, latent_dim: int, dataset, setup_seconds: list):
     gan = training.build_gan(model, width=width, latent_dim=latent_dim)
 
-    def timed_fit(steps: int) -> float:
-        start = time.perf_counter()
-        gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
-        return time.perf_counter() - start
-
     def run(steps: int) -> float:
-        """Seconds for ``steps - 1`` steady-state steps, as the difference of two ``fit`` calls.
-
-        A fit of ``steps + 1`` steps minus a fit of 2 steps leaves ``steps - 1`` steps and none
-        of fit's fixed start-up cost, without a callback that would wait for every step (the
-        baseline loop waits only for its last step, so a per-step clock would be unfair).
-        """
-        short = timed_fit(2)
-        steady = timed_fit(steps + 1) - short
-        setup_seconds.append(short - 2 * steady / (steps - 1))
+        """Seconds for steps 2..steps of one ``fit`` call (its start-up cost noted aside)."""
+        steady, setup = time_fit(gan, dataset, steps)
+        setup_seconds.append(setup)
         return steady
 
     return run
@@ -129,7 +120,7 @@ def compare(model: str, width: int | None, batch_size: int, steps: int, rounds: 
     baseline, ours = rates.values()
     print(f"  speed-up of GAN.fit over the plain loop: {ours / baseline:.2f}x")
     print(
-        f"  fixed cost of starting one fit call (once per epoch): "
+        f"  fixed cost of starting one fit call (paid once per call): "
         f"{statistics.median(setup_seconds):.2f} s"
     )
     emit_row(
