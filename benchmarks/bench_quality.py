@@ -26,7 +26,7 @@ pays them.
 ``--arms`` compares variants of the recipe instead (the DCGAN chapter's measurements): each
 arm is ``recipe`` or comma-separated overrides such as ``width=64,learning_rate=5e-4`` of the
 keys in ``RECIPE_KEYS``, or ``tutorial``; ``--record FILE --record-key KEY`` stores the result
-under KEY in a JSON file (the chapter reads ``benchmarks/dcgan28_recipe.json``).
+under KEY in a JSON file (the chapter reads ``ganbook_utils/recorded/dcgan28_recipe.json``).
 
 Usage: python benchmarks/bench_quality.py [--minutes 10] [--budget wall|cpu] [--samples 2000]
        [--arms recipe width=64 ...] [--record FILE --record-key KEY] [--out _build/bench]

@@ -9,10 +9,10 @@ each and as many real images: ``models.checkerboard_amplitude`` (the DCGAN chapt
 and the share of empty images (fewer than 1% of pixels brighter than half scale).
 
 Not part of ``make bench`` (it is not a ``bench_*.py``): it records its result for the DCGAN
-chapter, ``--record benchmarks/dcgan64_upsampling.json``.
+chapter, ``--record ganbook_utils/recorded/dcgan64_upsampling.json``.
 
 Usage: python benchmarks/dcgan64_upsampling.py [--cpu-seconds 180] [--width 16]
-       [--record benchmarks/dcgan64_upsampling.json]
+       [--record ganbook_utils/recorded/dcgan64_upsampling.json]
 """
 
 from __future__ import annotations

@@ -296,11 +296,12 @@ class GAN(keras.Model):
 
 # Defaults of each DCGAN size. Adam with beta_1 = 0.5 is DCGAN's setting. dcgan28's width,
 # learning rate, batch and weight averaging were chosen by benchmarks/bench_quality.py --arms
-# (recorded in benchmarks/dcgan28_recipe.json, shown in the DCGAN chapter): at equal CPU time
-# lr 5e-4 reached a lower FID than DCGAN's 2e-4, and the moving average of the generator's
-# weights did not help (off). dcgan64 keeps DCGAN's 2e-4: on 64x64 shapes (width 16, batch 64)
-# 5e-4 and 1e-4 collapsed within 600-900 steps (every tile the same noise), 2e-4 trained the
-# shipped dcgan64_shapes (12,000 steps; README weights table). No averaging: not measured.
+# (recorded in ganbook_utils/recorded/dcgan28_recipe.json, shown in the DCGAN chapter): at
+# equal CPU time lr 5e-4 reached a lower FID than DCGAN's 2e-4, and the moving average of the
+# generator's weights did not help (off). dcgan64 keeps DCGAN's 2e-4: on 64x64 shapes (width
+# 16, batch 64) 5e-4 and 1e-4 collapsed within 600-900 steps (every tile the same noise), 2e-4
+# trained the shipped dcgan64_shapes (12,000 steps; README weights table). No averaging: not
+# measured.
 _DCGAN_DEFAULTS = {
     "latent_dim": 100,
     "beta_1": 0.5,
