@@ -20,6 +20,7 @@ Usage: python benchmarks/dcgan28_levers.py NAME STEPS [KEY=VALUE ...] [--out FIL
 import argparse
 import json
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -150,7 +151,9 @@ def main() -> None:
         "wall_s": round(time.time() - began),
     }
     print(json.dumps(row), flush=True)
-    with open(args.out, "a") as handle:
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a") as handle:
         handle.write(json.dumps(row) + "\n")
 
 
