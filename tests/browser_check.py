@@ -2,7 +2,8 @@
 
 One browser (the system Chromium, driven by Playwright: no browser download) opens the pages
 in sequence at a desktop viewport (``VIEWPORT``, 1280 x 900 CSS px), waits until MathJax has
-typeset and fonts and images have loaded, saves a full-page screenshot, then checks:
+typeset and fonts and images have loaded, saves a full-page screenshot when given a folder for
+it, then checks:
 
 Text, on the DOM after JavaScript ran, outside code blocks (``pre``, ``code``) and rendered math:
 
