@@ -12,7 +12,8 @@ Changes (KEY=VALUE): ``dropout`` (after each discriminator block), ``smooth`` (o
 smoothing: the real label of D's cross-entropy), ``decay_from`` (fraction of the run after which
 both learning rates fall linearly to 0), ``dlr``/``glr`` (each player's learning rate),
 ``width``, ``init`` (a ``training.save_checkpoint`` file to continue from), ``train_size``
-(train on the first N of the 4,000 digits: how much data limits legibility).
+(train on the first N of the 4,000 digits: how much data limits legibility), ``r1`` (gamma of
+the R1 penalty, gamma/2 * E||grad_x D(x)||^2 on real images: Mescheder et al. 2018).
 
 Usage: python benchmarks/dcgan28_levers.py NAME STEPS [KEY=VALUE ...] [--out FILE]
 """
@@ -29,7 +30,7 @@ import tensorflow as tf
 from ganbook_utils import data, features, losses, metrics, models, training
 from ganbook_utils.profiles import get_profile
 
-KEYS = {"dropout", "smooth", "decay_from", "dlr", "glr", "width", "init", "train_size"}
+KEYS = {"dropout", "smooth", "decay_from", "dlr", "glr", "width", "init", "train_size", "r1"}
 LEARNING_RATE = 5e-4  # the dcgan28 recipe's
 
 
@@ -42,6 +43,24 @@ def discriminator_loss_smoothed(real_label: float):
         return tf.reduce_mean(real) + tf.reduce_mean(tf.nn.softplus(fake_logits))
 
     return loss
+
+
+class R1GAN(training.GAN):
+    """The book's GAN with the R1 penalty on D's gradient at real images added to D's loss."""
+
+    def __init__(self, *args, gamma: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.gamma = gamma
+
+    def _discriminator_loss(self, real_images, fake_images):
+        with tf.GradientTape() as tape:
+            tape.watch(real_images)
+            real_logits = self.discriminator(real_images, training=True)
+        slopes = tape.gradient(real_logits, real_images)  # of their sum: one logit per image
+        penalty = tf.reduce_mean(tf.reduce_sum(tf.square(slopes), axis=[1, 2, 3]))
+        fake_logits = self.discriminator(fake_images, training=True)
+        d_loss = self.d_loss_fn(real_logits, fake_logits) + self.gamma / 2 * penalty
+        return d_loss, fake_logits
 
 
 class LinearDecay(keras.callbacks.Callback):
@@ -102,7 +121,12 @@ def main() -> None:
         width=int(changes.get("width", 32)),
         dropout=float(changes.get("dropout", 0)),
     )
-    gan = training.GAN(generator, discriminator)
+    gamma = float(changes.get("r1", 0))
+    gan = (
+        R1GAN(generator, discriminator, gamma=gamma)
+        if gamma
+        else training.GAN(generator, discriminator)
+    )
     rates = (
         float(changes.get("dlr", LEARNING_RATE)),
         float(changes.get("glr", LEARNING_RATE)),

@@ -61,3 +61,19 @@ def test_time_builds_rows_replace_their_own_benchmark_only():
     other = {"benchmark": "something else", "ours": 1}
     stale = {**new, "ours": 9999}
     assert time_builds.merged([new], [stale, other]) == [new, other]
+
+
+def test_a_regenerated_table_keeps_the_date_its_log_was_written(tmp_path, monkeypatch, capsys):
+    import os
+
+    rows.emit_row("bench_x.py: thing", ours=1.0, baseline=4.0, unit="s", goal="<= 0.5")
+    log = tmp_path / "bench_x.log"
+    log.write_text(capsys.readouterr().out)
+    os.utime(log, (1_796_300_000, 1_796_300_000))  # 2026-12-03 12:13 UTC, not now
+    out = tmp_path / "results.md"
+    argv = ["bench_table.py", str(log), "--out", str(out), "--recorded", str(tmp_path / "none")]
+    monkeypatch.setattr(sys, "argv", argv)
+    bench_table.main()
+    text = out.read_text()
+    assert "Measured by `make bench` on 2026-12-03 12:13 UTC" in text
+    assert "| <= 0.5 ✓ | 2026-12-03 12:13 UTC |" in text

@@ -37,3 +37,27 @@ def test_linear_decay_holds_the_rates_until_start_then_falls_linearly_toward_zer
     assert np.allclose(seen[5], (4e-4, 2e-4))
     assert np.allclose(seen[9], (4e-4 * 0.2, 2e-4 * 0.2))
     assert all(a[0] > b[0] for a, b in zip(seen[5:], seen[6:], strict=False))
+
+
+def test_r1_adds_gamma_half_the_squared_slope_at_real_images():
+    # A linear D, D(x) = sum(w * x): its slope at every image is w, so R1 = gamma/2 * ||w||^2.
+    import keras
+
+    inputs = keras.Input((2, 2, 1))
+    discriminator = keras.Model(
+        inputs, keras.layers.Dense(1, use_bias=False)(keras.layers.Flatten()(inputs))
+    )
+    weights = np.array([[1.0], [-2.0], [0.5], [3.0]], dtype="float32")
+    discriminator.layers[-1].set_weights([weights])
+    generator = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4), keras.layers.Reshape((2, 2, 1))]
+    )
+    real = tf.random.normal((5, 2, 2, 1), seed=1)
+    fake = tf.random.normal((5, 2, 2, 1), seed=2)
+    gan = dcgan28_levers.R1GAN(generator, discriminator, gamma=0.4)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(), g_optimizer=keras.optimizers.Adam(), loss="minimax"
+    )
+    with_r1, _ = gan._discriminator_loss(real, fake)
+    plain = losses.discriminator_loss_minimax(discriminator(real), discriminator(fake))
+    assert np.isclose(float(with_r1), float(plain) + 0.2 * float(np.sum(weights**2)), rtol=1e-5)

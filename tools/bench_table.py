@@ -133,19 +133,32 @@ def replace_block(text: str, block: str) -> str:
     return f"{before}{START}\n{block}{END}{after}"
 
 
+def written_at(path: Path) -> str:
+    """When ``path`` was last written, in UTC, as the table writes dates."""
+    stamp = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("logs", nargs="*", type=Path, help="outputs of benchmarks/bench_*.py")
     parser.add_argument("--recorded", type=Path, default=ROOT / "benchmarks/recorded_times.json")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results.md")
     parser.add_argument("--readme", type=Path, default=None)
-    parser.add_argument("--date", default=None, help="when the logs were made (default: now)")
+    parser.add_argument(
+        "--date", default=None, help="when the logs were made (default: each log's write time)"
+    )
     args = parser.parse_args()
 
-    measured = [row for log in args.logs for row in parse_rows(log.read_text())]
+    # A row is dated when its log was written, not when the table is regenerated.
+    measured = [
+        {"date": args.date or written_at(log), **row}
+        for log in args.logs
+        for row in parse_rows(log.read_text())
+    ]
     recorded = json.loads(args.recorded.read_text()) if args.recorded.is_file() else []
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    date = args.date or now
+    date = args.date or (max(written_at(log) for log in args.logs) if args.logs else now)
     markdown = results_markdown(measured, recorded, date, machine_description())
     args.out.write_text(markdown)
     print(markdown)
