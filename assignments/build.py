@@ -62,8 +62,16 @@ def run_retrying_a_hang(
         try:
             stdout, stderr = process.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            tree = psutil.Process(process.pid).children(recursive=True)
-            for child in [*tree, psutil.Process(process.pid)]:
+            # Stop the command first: a process it starts between listing its tree and killing
+            # it would escape (seen under load: a grandchild started in those microseconds).
+            root = psutil.Process(process.pid)
+            tree = []
+            try:
+                root.suspend()
+                tree = root.children(recursive=True)
+            except psutil.NoSuchProcess:
+                pass
+            for child in [*tree, root]:
                 try:
                     child.kill()
                 except psutil.NoSuchProcess:
