@@ -31,6 +31,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,20 +63,7 @@ def run_retrying_a_hang(
         try:
             stdout, stderr = process.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            # Stop the command first: a process it starts between listing its tree and killing
-            # it would escape (seen under load: a grandchild started in those microseconds).
-            root = psutil.Process(process.pid)
-            tree = []
-            try:
-                root.suspend()
-                tree = root.children(recursive=True)
-            except psutil.NoSuchProcess:
-                pass
-            for child in [*tree, root]:
-                try:
-                    child.kill()
-                except psutil.NoSuchProcess:
-                    pass
+            _kill_tree(psutil.Process(process.pid))
             process.communicate()
             again = "; running it once more" if attempt == 1 else ""
             print(f"{what}: still running after {timeout_s:.0f} s, killed{again}", file=sys.stderr)
@@ -85,6 +73,60 @@ def run_retrying_a_hang(
         f"{what} hung twice ({timeout_s:.0f} s each). Run it alone to see which cell waits: "
         f"{' '.join(map(str, command))}"
     )
+
+
+def _kill_tree(root) -> None:
+    """Kill ``root`` (a psutil.Process) and every process it started, and wait until they are gone.
+
+    Signals arrive asynchronously, which made two races (both seen in CI under load): a process
+    could finish a fork after SIGSTOP was sent but before it took effect, so its new child was
+    missed; and a process sent SIGKILL could still be "running" after kill() returned. So each
+    process is suspended and seen stopped before the tree is listed again, until no new one
+    appears; then all are killed and waited for.
+    """
+    import psutil
+
+    stopped: list = []
+    todo = [root]
+    while todo:
+        for proc in todo:
+            try:
+                proc.suspend()
+            except psutil.NoSuchProcess:
+                pass
+        for proc in todo:
+            _wait_for(proc, _STOPPED)
+        stopped += todo
+        try:
+            todo = [p for p in root.children(recursive=True) if p not in stopped]
+        except psutil.NoSuchProcess:
+            todo = []
+    for proc in stopped:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    for proc in stopped:  # a zombie is dead; nobody may reap it (PID 1 in a container may not)
+        _wait_for(proc, _DEAD, timeout_s=30)
+
+
+_STOPPED = ("stopped", "tracing-stop", "zombie", "dead")  # psutil's STATUS_* strings
+_DEAD = ("zombie", "dead")
+
+
+def _wait_for(proc, statuses: tuple[str, ...], timeout_s: float = 5.0) -> None:
+    """Poll until ``proc`` is in one of ``statuses`` or gone: a signal acts once it is scheduled."""
+    import psutil
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if proc.status() in statuses:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.005)
+    print(f"process {proc.pid} is not {statuses[0]} after {timeout_s:.0f} s", file=sys.stderr)
 
 
 def assignment_names() -> list[str]:
