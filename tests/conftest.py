@@ -69,6 +69,30 @@ def executed_notebooks(smoke_build) -> Path:
     return folder
 
 
+@pytest.fixture
+def run_eagerly():
+    """Run every tf.function of the test eagerly (``@pytest.mark.usefixtures("run_eagerly")``).
+
+    For tests of plumbing (a CLI's provenance, export and resume; the checkpoint guards; the
+    sampling CLI) that train or sample a handful of steps, tracing is most of their time: eager
+    cut the twelve marked so from 168 s to 80 s (one process, idle machine). Tests that train
+    hundreds of steps got 2 to 10 times slower eagerly, so it is opt-in. The traced code stays
+    tested, by the unit tests that train and by every chapter. Never mark a test of tf.function
+    behaviour (tests/test_losses.py's, the mirrored strategy's).
+    """
+    import warnings
+
+    import tensorflow as tf
+
+    tf.config.run_functions_eagerly(True)
+    try:
+        with warnings.catch_warnings():  # tf.data's functions stay traced, as they should
+            warnings.filterwarnings("ignore", "Even though the `tf.config.experimental_run")
+            yield
+    finally:
+        tf.config.run_functions_eagerly(False)
+
+
 # Test modules whose tests must run on one pytest-xdist worker (`make test` runs `-n 2`), each
 # group as one unit of work: the book's (they share the smoke book build of the fixtures above,
 # so one worker builds the book once while the other runs the unit tests) and the assignments'

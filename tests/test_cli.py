@@ -99,6 +99,7 @@ def test_train_exports_weights_and_resumes(tmp_path):
     assert images.shape == (2, 28, 28, 1) and np.all(np.isfinite(images))
 
 
+@pytest.mark.usefixtures("run_eagerly")
 def test_resume_keeps_the_checkpoints_settings_or_refuses_in_one_line(tmp_path, capsys):
     out = tmp_path / "run"
     run = [*BASE, "--out", str(out), "--quiet", "--learning-rate", "0.001"]

@@ -157,6 +157,7 @@ def test_guidance_zero_equals_the_conditional_model():
     assert not np.allclose(strongly, conditional)
 
 
+@pytest.mark.usefixtures("run_eagerly")
 def test_fit_resumable_trains_saves_and_reloads(tmp_path):
     keras.utils.set_random_seed(0)
     model = diffusion.build_diffusion(
@@ -212,6 +213,7 @@ def test_every_bad_input_raises_its_message():
         diffusion.make_schedule("square")
 
 
+@pytest.mark.usefixtures("run_eagerly")
 def test_nan_training_stops_with_the_guards_message(tmp_path):
     import tensorflow as tf
 

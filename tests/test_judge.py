@@ -262,6 +262,7 @@ def test_load_judge_returns_none_without_files_and_refuses_foreign_weights(tmp_p
 # ---------------------------------------------------------------- the CLI trainer
 
 
+@pytest.mark.usefixtures("run_eagerly")
 def test_cli_trains_resumes_and_exports_a_judge(tmp_path, capsys):
     out, prefix = tmp_path / "run", tmp_path / "export" / "judge_test"
     common = ["train", "--model", "judge", "--profile", "smoke", "--out", str(out), "--quiet"]

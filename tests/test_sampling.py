@@ -55,6 +55,7 @@ def test_dcgan_to_npy_is_in_range_and_fixed_by_the_seed(tmp_path):
     assert not np.allclose(images, sampling.draw("dcgan28_mnist", 5, seed=1))
 
 
+@pytest.mark.usefixtures("run_eagerly")
 def test_diffusion_to_png(tmp_path):
     out = tmp_path / "grid.png"
     arguments = ["sample", "--weights", "diffusion_mnist", "--n", "4", "--steps", "2"]
@@ -115,6 +116,7 @@ def tiny_text_model(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.usefixtures("run_eagerly")
 def test_a_prompt_to_png(tiny_text_model, tmp_path):
     out = tmp_path / "circles.png"
     arguments = ["sample", "--weights", "diffusion_text_shapes32", "--prompt", TEXT_PROMPT]
@@ -127,6 +129,7 @@ def test_a_prompt_to_png(tiny_text_model, tmp_path):
     np.testing.assert_allclose(images, guided, atol=1e-6)  # the model's default w is 1
 
 
+@pytest.mark.usefixtures("run_eagerly")
 def test_the_cli_names_unknown_words_in_one_line(tiny_text_model, tmp_path, capsys):
     out = tmp_path / "x.npy"
     prompt = f"{TEXT_PROMPT}, please"
@@ -136,6 +139,7 @@ def test_the_cli_names_unknown_words_in_one_line(tiny_text_model, tmp_path, caps
     assert len(notes) == 1 and "'please'" in notes[0] and "--rewrite" in notes[0]
 
 
+@pytest.mark.usefixtures("run_eagerly")
 def test_rewrite_reads_a_free_form_prompt(tiny_text_model, tmp_path):
     from ganbook_utils import prompts
 

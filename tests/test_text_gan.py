@@ -98,6 +98,7 @@ def test_mismatched_captions_are_really_mismatched():
     assert int(text_gan.mismatch_shift(1)) == 0  # nothing to pair with: no derangement exists
 
 
+@pytest.mark.usefixtures("run_eagerly")
 @pytest.mark.parametrize("loss", ["hinge", "non_saturating"])
 def test_a_short_run_trains_finitely_and_resumes(tmp_path, loss):
     model = tiny_gan(loss, preview_labels=embeddings(3))
@@ -192,6 +193,7 @@ class StandInEncoder:
         return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
+@pytest.mark.usefixtures("run_eagerly")
 def test_cli_trains_resumes_and_exports(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(
         text_gan,

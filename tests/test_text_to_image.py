@@ -286,6 +286,7 @@ def export_encoder(encoder, folder, name="clip_shapes32"):
     return folder / name
 
 
+@pytest.mark.usefixtures("run_eagerly")
 def test_train_cli_exports_a_model_that_loads_and_resumes(tmp_path, encoder, capsys):
     prefix = export_encoder(encoder, tmp_path / "encoder")
     out, export = tmp_path / "run", tmp_path / "export" / "diffusion_text_tiny"
