@@ -102,6 +102,16 @@ def merged(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> list[dict[st
     return new + [r for r in old if r["benchmark"] not in names]
 
 
+def import_seconds(work: Path) -> float:
+    """CPU seconds of one ``import tensorflow`` in the clone's .venv: this host's speed of the
+    moment, to compare runs made hours apart (the same work has cost 24 % more CPU in an hour)."""
+    code = "import resource, tensorflow; print(resource.getrusage(resource.RUSAGE_SELF).ru_utime)"
+    done = subprocess.run(
+        [str(work / ".venv" / "bin" / "python"), "-c", code], capture_output=True, text=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/ganbook-timing"))
@@ -121,8 +131,9 @@ def main() -> None:
         seconds, load = timed(
             ["make", "test"], args.work, args.work / "test.log", {**env, "CI": "true"}
         )
-        tail = (args.work / "test.log").read_text().strip().splitlines()[-1]
-        rows.append(row("test", seconds, load, commit, tail.strip("= ")))
+        tail = (args.work / "test.log").read_text().strip().splitlines()[-1].strip("= ")
+        tail += f"; import tensorflow then took {import_seconds(args.work):.1f} s CPU"
+        rows.append(row("test", seconds, load, commit, tail))
         print(f"make test: {seconds:.0f} s (load {load}); {tail}")
     if "book" in args.only:
         book = ["make", "book", "PROFILE=cpu"]
