@@ -112,13 +112,19 @@ def uses_the_book(item) -> bool:
 
 
 def work_unit(nodeid: str) -> str:
-    """The xdist unit of work of a test: its module's group, else the test alone."""
-    return GROUPED_MODULES.get(nodeid.split("::", 1)[0], nodeid)
+    """The xdist unit of work of a test: its module's group, else its module.
+
+    A module, not a test: a module-scoped fixture is built once per worker that runs one of
+    its tests, so tests of one module on both workers built it twice (tests/test_text.py's
+    150-step training run took 23 s on each).
+    """
+    module = nodeid.split("::", 1)[0]
+    return GROUPED_MODULES.get(module, module)
 
 
 def pytest_xdist_make_scheduler(config, log):
-    """`make test`'s distribution: like `--dist load`, with each of GROUPED_MODULES' groups kept
-    on one worker."""
+    """`make test`'s distribution: like `--dist loadscope` (a module at a time), with each of
+    GROUPED_MODULES' groups kept on one worker."""
     from xdist.scheduler import LoadScopeScheduling
 
     class BookOnOneWorker(LoadScopeScheduling):

@@ -22,11 +22,13 @@ def test_every_module_that_uses_the_book_build_is_in_the_books_group():
     assert users == book
 
 
-def test_grouped_modules_share_a_unit_and_other_tests_do_not():
+def test_grouped_modules_share_a_unit_and_other_modules_are_a_unit_each():
     unit = conftest.work_unit
     assert unit("tests/test_book.py::test_chapter_executes[book/01-background]") == unit(
         "tests/test_exercise_cells.py::test_every_exercise_reports_not_yet_after_run_all"
     )
     assert unit("tests/test_assignments.py::test_a[vae]") == unit("tests/test_assignments.py::b")
     assert unit("tests/test_assignments.py::b") != unit("tests/test_book.py::c")
-    assert unit("tests/test_shapes.py::test_x") != unit("tests/test_shapes.py::test_y")
+    # Other modules are a unit each: a module-scoped fixture is then built on one worker only.
+    assert unit("tests/test_shapes.py::test_x") == unit("tests/test_shapes.py::test_y[a]")
+    assert unit("tests/test_shapes.py::test_x") != unit("tests/test_text.py::test_x")
